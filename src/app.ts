@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import jwt from '@fastify/jwt';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
+import type { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { Gauge } from 'prom-client';
+import type { Config } from './config.js';
+import './core/context.js';
+import { adminUserRoutes } from './core/auth/admin-routes.js';
+import { bootstrapAdmin } from './core/auth/bootstrap.js';
+import { registerGuards } from './core/auth/guards.js';
+import { pruneSessions } from './core/auth/repo.js';
+import { authRoutes } from './core/auth/routes.js';
+import { createMemoryBus, createRedisBus } from './core/bus/bus.js';
+import { createMemoryCache, createRedisCache, type Cache } from './core/cache/cache.js';
+import { openDatabase } from './core/db/connect.js';
+import { migrate, type MigrationGroup } from './core/db/migrator.js';
+import { createHealthRegistry } from './core/health.js';
+import { registerErrorHandling } from './core/http/error-handler.js';
+import { AppError } from './core/http/errors.js';
+import { validatorCompiler } from './core/http/validation.js';
+import { createMetrics } from './core/metrics.js';
+import { coreMigrations } from './core/migrations.js';
+import type { AppModule } from './core/module.js';
+import { connectRedis, waitUntilReady } from './core/redis.js';
+import { serviceRoutes } from './core/service-routes.js';
+import { availableModules } from './modules/registry.js';
+
+export interface BuildOptions {
+  /** The modules the server may mount; tests pass their own. Defaults to every module of the project. */
+  modules?: AppModule[];
+}
+
+const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const REDIS_CONNECT_WAIT_MS = 2000;
+const SESSION_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+/** Routes polled by infrastructure are left out of the access log. */
+const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
+
+export function selectModules(available: AppModule[], wanted: string[] | null): AppModule[] {
+  if (wanted === null) return available;
+  const byName = new Map(available.map((module) => [module.name, module]));
+  const unknown = wanted.filter((name) => !byName.has(name));
+  if (unknown.length > 0) {
+    throw new Error(`Unknown module(s) in MODULES: ${unknown.join(', ')}. Available: ${[...byName.keys()].join(', ') || 'none'}`);
+  }
+  // Mount in the project's order whatever order MODULES lists them in.
+  return available.filter((module) => wanted.includes(module.name));
+}
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  if (config.logLevel === 'silent') return false;
+  return {
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refresh_token', '*.token'], censor: '[redacted]' },
+    ...(config.nodeEnv === 'development' ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+  };
+}
+
+/**
+ * Builds the whole server: opens the database and applies migrations, then registers the core
+ * plugins, the core routes and each enabled module. Nothing listens until the caller says so.
+ */
+export function migrationGroupsFor(modules: AppModule[]): MigrationGroup[] {
+  return [{ module: 'core', migrations: coreMigrations }, ...modules.map((module) => ({ module: module.name, migrations: module.migrations }))];
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const modules = selectModules(options.modules ?? availableModules, config.modules);
+  const migrationGroups = migrationGroupsFor(modules);
+
+  const app = Fastify({
+    logger: loggerOptions(config),
+    // One access line per response is written by the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    keepAliveTimeout: 72_000,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+
+  const database = openDatabase(config);
+  app.decorate('config', config);
+  app.decorate('database', database);
+  app.decorate('db', database.db);
+  try {
+    const applied = await migrate(database, migrationGroups);
+    if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied');
+    if (config.adminEmail && config.adminPassword) {
+      const admin = await bootstrapAdmin(database.db, { email: config.adminEmail, password: config.adminPassword });
+      if (admin) app.log.info({ email: admin.email }, 'first admin created from ADMIN_EMAIL');
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  let redis: Redis | null = null;
+  if (config.redisUrl) {
+    redis = connectRedis(config.redisUrl, app.log);
+    if (!(await waitUntilReady(redis, REDIS_CONNECT_WAIT_MS))) app.log.warn('redis not reachable at start-up; continuing without it until it is');
+  }
+  const bus = redis ? createRedisBus(redis, config.redisPrefix, app.log) : createMemoryBus();
+  const caches: Cache[] = [];
+  app.decorate('bus', bus);
+  app.decorate('createCache', (cacheOptions: Parameters<FastifyInstance['createCache']>[0]) => {
+    const cache = redis ? createRedisCache(redis, config.redisPrefix, cacheOptions) : createMemoryCache(cacheOptions);
+    caches.push(cache);
+    return cache;
+  });
+
+  const health = createHealthRegistry(config.healthCacheMs);
+  health.register('database', async () => {
+    await sql`select 1`.execute(database.db);
+    return 'ok';
+  });
+  health.register('redis', async () => (redis ? ((await redis.ping()) === 'PONG' ? 'ok' : 'down') : 'disabled'));
+  health.register('llm', async () => 'disabled');
+  app.decorate('health', health);
+
+  const metrics = createMetrics(database.poolStats);
+  new Gauge({
+    name: 'cache_requests_total',
+    help: 'Cache lookups by cache and result, since start',
+    labelNames: ['cache', 'result'] as const,
+    registers: [metrics.registry],
+    collect() {
+      for (const cache of caches) {
+        const { hits, misses } = cache.counts();
+        this.set({ cache: cache.name, result: 'hit' }, hits);
+        this.set({ cache: cache.name, result: 'miss' }, misses);
+      }
+    },
+  });
+  app.decorate('metrics', metrics);
+
+  registerErrorHandling(app);
+
+  // Bodies must be valid UTF-8: the default parser would silently turn bad bytes into U+FFFD.
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new AppError(400, 'INVALID_ENCODING', 'Request body is not valid UTF-8'), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    if (!QUIET_ROUTES.has(route)) {
+      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    }
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: config.corsOrigins,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'content-disposition'],
+    maxAge: 600,
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitMax,
+    timeWindow: '1 minute',
+    ...(redis ? { redis, nameSpace: `${config.redisPrefix}rl:` } : {}),
+    // A Redis outage must not turn into refused requests.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'RATE_LIMITED', `Too many requests; retry in ${context.after}`, undefined, { 'retry-after': String(Math.ceil(context.ttl / 1000)) }),
+  });
+  await app.register(underPressure, {
+    maxEventLoopDelay: 2000,
+    exposeStatusRoute: false,
+    pressureHandler: () => {
+      throw new AppError(503, 'OVERLOADED', 'The server is overloaded; retry shortly');
+    },
+  });
+  await app.register(jwt, {
+    secret: config.jwtSecret,
+    sign: { algorithm: 'HS256', expiresIn: `${config.jwtTtlSeconds}s` },
+    verify: { algorithms: ['HS256'], cache: 10_000 },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Unified backend API', version: VERSION, description: 'Core, freelance, investigations, clinic and chat APIs' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  registerGuards(app);
+  await app.register(serviceRoutes, { version: VERSION, modules: modules.map((module) => module.name), migrations: migrationGroups });
+  await app.register(authRoutes);
+  await app.register(adminUserRoutes);
+  for (const module of modules) await app.register(module.plugin);
+
+  const pruneTimer = setInterval(() => {
+    pruneSessions(database.db, new Date(Date.now() - 86_400_000).toISOString()).catch((error: Error) =>
+      app.log.warn({ err: error.message }, 'session pruning failed'),
+    );
+  }, SESSION_PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(pruneTimer);
+    await bus.close();
+    if (redis) redis.disconnect();
+    await database.close();
+  });
+  return app;
+}

@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+
+/** Every setting of the server, read once from the environment and validated. */
+export interface Config {
+  port: number;
+  host: string;
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  dataDir: string;
+  /** Unset: embedded SQLite at `dataDir/app.db`. */
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  redisPrefix: string;
+  /** Null means every available module. */
+  modules: string[] | null;
+  workers: number;
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+  refreshTtlSeconds: number;
+  /** `true` reflects any origin (only when `CORS_ORIGINS=*`), `false` disables CORS. */
+  corsOrigins: string[] | true | false;
+  bodyLimitBytes: number;
+  rateLimitMax: number;
+  authRateLimit: number;
+  shutdownTimeoutMs: number;
+  adminEmail: string | null;
+  adminPassword: string | null;
+  uploadMaxBytes: number;
+  vatRate: number;
+  /** Trust X-Forwarded-* from a proxy in front (for client IPs in rate limits and logs). */
+  trustProxy: boolean;
+  /** How long a /health check result is reused; keeps load balancer polling off the database. */
+  healthCacheMs: number;
+  ollamaUrl: string;
+  ollamaKeepAlive: string;
+  llmProvider: 'ollama' | 'openai';
+  llmBaseUrl: string | null;
+  chatModel: string;
+  chatSystemPrompt: string | null;
+  chatPublic: boolean;
+  chatMaxConcurrent: number;
+  chatQueueMax: number;
+  chatTimeoutSeconds: number;
+  chatResultTtlSeconds: number;
+  cacheMaxSizeMb: number;
+  cacheTtlSeconds: number;
+  facilityName: string;
+  facilityCode: string;
+  /** Problems worth a log line at start-up that do not stop the server. */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const MIN_SECRET_LENGTH = 32;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be a number between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "3600", "15m", "7d" -> seconds. */
+export function parseDurationSeconds(raw: string): number | null {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
+  if (!match) return null;
+  return Number(match[1]) * DURATION_UNITS[match[2] || 's']!;
+}
+
+function duration(env: Env, name: string, fallbackSeconds: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallbackSeconds;
+  const seconds = parseDurationSeconds(raw);
+  if (seconds === null || seconds <= 0) {
+    throw new ConfigError(name, `must be a duration such as 3600, 15m, 12h or 7d, got "${raw}"`);
+  }
+  return seconds;
+}
+
+function workers(env: Env): number {
+  const raw = read(env, 'WORKERS');
+  if (raw === 'auto') return availableParallelism();
+  return integer(env, 'WORKERS', 1, 1, 256);
+}
+
+function corsOrigins(env: Env): Config['corsOrigins'] {
+  const raw = read(env, 'CORS_ORIGINS');
+  if (raw === undefined) return false;
+  if (raw === '*') return true;
+  const origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    try {
+      new URL(origin);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `must be "*" or a comma-separated list of origins, got "${origin}"`);
+    }
+  }
+  return origins;
+}
+
+/**
+ * In production a weak secret is refused. Elsewhere a missing one is generated once and kept under
+ * DATA_DIR, so tokens survive restarts of a development server.
+ */
+function jwtSecret(env: Env, nodeEnv: Config['nodeEnv'], dataDir: string, warnings: string[]): string {
+  const given = read(env, 'JWT_SECRET');
+  if (given !== undefined) {
+    if (given.length >= MIN_SECRET_LENGTH) return given;
+    if (nodeEnv === 'production') {
+      throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_LENGTH} characters in production`);
+    }
+    warnings.push(`JWT_SECRET is shorter than ${MIN_SECRET_LENGTH} characters; production would refuse it`);
+    return given;
+  }
+  if (nodeEnv === 'production') {
+    throw new ConfigError('JWT_SECRET', `is required in production (at least ${MIN_SECRET_LENGTH} characters)`);
+  }
+  const file = path.join(dataDir, '.jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  warnings.push(`JWT_SECRET is not set: generated one and stored it in ${file} (set JWT_SECRET in production)`);
+  return secret;
+}
+
+function modules(env: Env): string[] | null {
+  const raw = read(env, 'MODULES');
+  if (raw === undefined || raw === 'all') return null;
+  return raw.split(',').map((name) => name.trim()).filter(Boolean);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const warnings: string[] = [];
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const dataDir = path.resolve(read(env, 'DATA_DIR') ?? './data');
+  const adminEmail = read(env, 'ADMIN_EMAIL') ?? null;
+  const adminPassword = read(env, 'ADMIN_PASSWORD') ?? null;
+  if ((adminEmail === null) !== (adminPassword === null)) {
+    throw new ConfigError(adminEmail === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'must be set together with its pair');
+  }
+  if (adminPassword !== null && (adminPassword.length < 8 || adminPassword.length > 128)) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be 8 to 128 characters');
+  }
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']) ?? null;
+
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    nodeEnv,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    dataDir,
+    databaseUrl,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? null,
+    redisPrefix: read(env, 'REDIS_PREFIX') ?? 'ub:',
+    modules: modules(env),
+    workers: workers(env),
+    jwtSecret: jwtSecret(env, nodeEnv, dataDir, warnings),
+    jwtTtlSeconds: duration(env, 'JWT_TTL', 7 * 86400),
+    refreshTtlSeconds: duration(env, 'REFRESH_TTL', 30 * 86400),
+    corsOrigins: corsOrigins(env),
+    bodyLimitBytes: Math.round(decimal(env, 'BODY_LIMIT_MB', 1, 0.001, 1024) * 1024 * 1024),
+    rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 1000, 1),
+    authRateLimit: integer(env, 'AUTH_RATE_LIMIT', 100, 1),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    adminEmail,
+    adminPassword,
+    uploadMaxBytes: Math.round(decimal(env, 'UPLOAD_MAX_MB', 25, 0.001, 10240) * 1024 * 1024),
+    vatRate: decimal(env, 'VAT_RATE', 0.16, 0, 1),
+    trustProxy: boolean(env, 'TRUST_PROXY', false),
+    healthCacheMs: integer(env, 'HEALTH_CACHE_MS', 1000, 0),
+    ollamaUrl: url(env, 'OLLAMA_URL', ['http:', 'https:']) ?? 'http://127.0.0.1:11434',
+    ollamaKeepAlive: read(env, 'OLLAMA_KEEP_ALIVE') ?? '15m',
+    llmProvider: oneOf(env, 'LLM_PROVIDER', ['ollama', 'openai'] as const, 'ollama'),
+    llmBaseUrl: url(env, 'LLM_BASE_URL', ['http:', 'https:']) ?? null,
+    chatModel: read(env, 'CHAT_MODEL') ?? 'llama3.2',
+    chatSystemPrompt: read(env, 'CHAT_SYSTEM_PROMPT') ?? null,
+    chatPublic: boolean(env, 'CHAT_PUBLIC', false),
+    chatMaxConcurrent: integer(env, 'CHAT_MAX_CONCURRENT', 1, 1, 1024),
+    chatQueueMax: integer(env, 'CHAT_QUEUE_MAX', 1000, 1),
+    chatTimeoutSeconds: integer(env, 'CHAT_TIMEOUT_SECONDS', 300, 1),
+    chatResultTtlSeconds: integer(env, 'CHAT_RESULT_TTL_SECONDS', 3600, 1),
+    cacheMaxSizeMb: decimal(env, 'CACHE_MAX_SIZE_MB', 256, 1, 1024 * 1024),
+    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 3600, 1),
+    facilityName: read(env, 'FACILITY_NAME') ?? 'Demo Health Centre',
+    facilityCode: read(env, 'FACILITY_CODE') ?? 'FID-00-000000-0',
+    warnings,
+  };
+}

@@ -1,0 +1,233 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { newId, now } from '../db/columns.js';
+import type { CoreTables, UsersTable } from '../db/tables.js';
+import type { User } from './schema.js';
+
+type Db = Kysely<CoreTables> | Transaction<CoreTables>;
+
+/** Every column a client may see: never the password hash or the lock counters. */
+const PUBLIC_COLUMNS = [
+  'users.id',
+  'users.email',
+  'users.username',
+  'users.name',
+  'users.first_name',
+  'users.last_name',
+  'users.avatar',
+  'users.role',
+  'users.is_active',
+  'users.created_at',
+  'users.updated_at',
+] as const;
+
+type PublicRow = Pick<Selectable<UsersTable>, 'id' | 'email' | 'username' | 'name' | 'first_name' | 'last_name' | 'avatar' | 'role' | 'is_active' | 'created_at' | 'updated_at'>;
+
+export const toUser = (row: PublicRow): User => ({ ...row, is_active: Boolean(row.is_active) });
+
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
+
+/** The user behind a valid access token: one indexed query per authenticated request. */
+export interface AuthUser extends User {
+  session_id: string;
+}
+
+export async function findSessionUser(db: Db, sessionId: string, userId: string): Promise<AuthUser | null> {
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(PUBLIC_COLUMNS)
+    .select('sessions.id as session_id')
+    .where('sessions.id', '=', sessionId)
+    .where('sessions.user_id', '=', userId)
+    .where('sessions.revoked_at', 'is', null)
+    .where('sessions.expires_at', '>', now())
+    .where('users.is_active', '=', true)
+    .executeTakeFirst();
+  return row ? { ...toUser(row), session_id: row.session_id } : null;
+}
+
+export async function findUserById(db: Db, id: string): Promise<User | null> {
+  const row = await db.selectFrom('users').select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst();
+  return row ? toUser(row) : null;
+}
+
+export async function findCredentials(db: Db, login: { email?: string; username?: string }) {
+  let query = db.selectFrom('users').select([...PUBLIC_COLUMNS, 'password_hash', 'failed_logins', 'locked_until']);
+  if (login.username !== undefined) {
+    query = query.where(sql<string>`lower(username)`, '=', login.username.trim().toLowerCase());
+  } else {
+    const email = normaliseEmail(login.email ?? '');
+    // Old clients send a username in the email field; a value without "@" can only be one.
+    query = email.includes('@') ? query.where('email', '=', email) : query.where(sql<string>`lower(username)`, '=', email);
+  }
+  return query.executeTakeFirst();
+}
+
+export async function emailTaken(db: Db, email: string): Promise<boolean> {
+  return (await db.selectFrom('users').select('id').where('email', '=', normaliseEmail(email)).executeTakeFirst()) !== undefined;
+}
+
+export async function usernameTaken(db: Db, username: string, exceptUserId?: string): Promise<boolean> {
+  let query = db.selectFrom('users').select('id').where(sql<string>`lower(username)`, '=', username.toLowerCase());
+  if (exceptUserId) query = query.where('id', '!=', exceptUserId);
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+export interface NewUser {
+  email: string;
+  password_hash: string;
+  username?: string | null;
+  name?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  role?: 'user' | 'admin';
+}
+
+export async function insertUser(db: Db, user: NewUser): Promise<User> {
+  const at = now();
+  const row = await db
+    .insertInto('users')
+    .values({
+      id: newId(),
+      email: normaliseEmail(user.email),
+      username: user.username ?? null,
+      name: user.name ?? null,
+      first_name: user.first_name ?? null,
+      last_name: user.last_name ?? null,
+      avatar: null,
+      role: user.role ?? 'user',
+      is_active: true,
+      password_hash: user.password_hash,
+      failed_logins: 0,
+      locked_until: null,
+      created_at: at,
+      updated_at: at,
+    })
+    .returning(PUBLIC_COLUMNS)
+    .executeTakeFirstOrThrow();
+  return toUser(row);
+}
+
+export type UserChanges = Partial<Pick<UsersTable, 'username' | 'name' | 'first_name' | 'last_name' | 'avatar' | 'role' | 'password_hash'>> & {
+  is_active?: boolean;
+};
+
+export async function updateUser(db: Db, id: string, changes: UserChanges): Promise<User | null> {
+  const row = await db
+    .updateTable('users')
+    .set({ ...changes, updated_at: now() })
+    .where('id', '=', id)
+    .returning(PUBLIC_COLUMNS)
+    .executeTakeFirst();
+  return row ? toUser(row) : null;
+}
+
+/** Counts a failed login; the failure that reaches `maxFailures` locks the account until `lockUntil`. */
+export async function recordFailedLogin(db: Db, userId: string, maxFailures: number, lockUntil: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({
+      failed_logins: sql`failed_logins + 1`,
+      locked_until: sql`case when failed_logins + 1 >= ${maxFailures} then ${lockUntil} else locked_until end`,
+    })
+    .where('id', '=', userId)
+    .execute();
+}
+
+export async function clearLoginFailures(db: Db, userId: string): Promise<void> {
+  await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', userId).execute();
+}
+
+export async function listUsers(db: Db, { limit, offset, search }: { limit: number; offset: number; search?: string }) {
+  let query = db.selectFrom('users');
+  if (search) {
+    const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) =>
+      eb.or([
+        eb('email', 'like', sql<string>`${pattern} escape '\\'`),
+        eb(sql<string>`lower(coalesce(username, ''))`, 'like', sql<string>`${pattern} escape '\\'`),
+        eb(sql<string>`lower(coalesce(name, ''))`, 'like', sql<string>`${pattern} escape '\\'`),
+      ]),
+    );
+  }
+  const [rows, count] = await Promise.all([
+    query.select(PUBLIC_COLUMNS).orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).offset(offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { users: rows.map(toUser), total: Number(count.total) };
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+// Sessions and refresh tokens
+
+export async function createSession(
+  db: Db,
+  session: { userId: string; refreshTokenHash: string; expiresAt: string; ip: string | null; userAgent: string | null },
+): Promise<string> {
+  const id = newId();
+  await db
+    .insertInto('sessions')
+    .values({ id, user_id: session.userId, created_at: now(), expires_at: session.expiresAt, revoked_at: null, ip: session.ip, user_agent: session.userAgent })
+    .execute();
+  await db.insertInto('refresh_tokens').values({ token_hash: session.refreshTokenHash, session_id: id, expires_at: session.expiresAt, used_at: null }).execute();
+  return id;
+}
+
+export async function findRefreshToken(db: Db, tokenHash: string) {
+  return db
+    .selectFrom('refresh_tokens')
+    .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+    .select([
+      'refresh_tokens.token_hash',
+      'refresh_tokens.expires_at',
+      'refresh_tokens.used_at',
+      'sessions.id as session_id',
+      'sessions.user_id',
+      'sessions.revoked_at',
+    ])
+    .where('refresh_tokens.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+/** Marks a refresh token used; false when another request used it first. */
+export async function useRefreshToken(db: Db, tokenHash: string): Promise<boolean> {
+  const result = await db.updateTable('refresh_tokens').set({ used_at: now() }).where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function rotateSession(db: Db, sessionId: string, refreshTokenHash: string, expiresAt: string): Promise<void> {
+  await db.insertInto('refresh_tokens').values({ token_hash: refreshTokenHash, session_id: sessionId, expires_at: expiresAt, used_at: null }).execute();
+  await db.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', sessionId).execute();
+}
+
+export async function revokeSession(db: Db, sessionId: string): Promise<void> {
+  await db.updateTable('sessions').set({ revoked_at: now() }).where('id', '=', sessionId).where('revoked_at', 'is', null).execute();
+  // A revoked session's refresh tokens can never be used again; drop them.
+  await db.deleteFrom('refresh_tokens').where('session_id', '=', sessionId).execute();
+}
+
+export async function revokeUserSessions(db: Db, userId: string, exceptSessionId?: string): Promise<void> {
+  const otherSessions = db.selectFrom('sessions').select('id').where('user_id', '=', userId).where('id', '!=', exceptSessionId ?? '');
+  await db.deleteFrom('refresh_tokens').where('session_id', 'in', otherSessions).execute();
+  await db
+    .updateTable('sessions')
+    .set({ revoked_at: now() })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('id', '!=', exceptSessionId ?? '')
+    .execute();
+}
+
+/** Forgets sessions that can no longer be used; they only matter until they expire. */
+export async function pruneSessions(db: Db, revokedBefore: string): Promise<void> {
+  const at = now();
+  await db
+    .deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<', at), eb('revoked_at', '<', revokedBefore)]))
+    .execute();
+  await db.deleteFrom('refresh_tokens').where('expires_at', '<', at).execute();
+}

@@ -1,0 +1,36 @@
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { Config } from '../config.js';
+import type { AuthUser } from './auth/repo.js';
+import type { AccessTokenPayload } from './auth/tokens.js';
+import type { Bus } from './bus/bus.js';
+import type { Cache, CacheOptions } from './cache/cache.js';
+import type { Database } from './db/connect.js';
+import type { HealthRegistry } from './health.js';
+import type { Metrics } from './metrics.js';
+
+/** What the core offers every module through the Fastify instance. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    database: Database;
+    /** Kysely on the core tables; a module widens it with `app.db.withTables<ModuleTables>()`. */
+    db: Database['db'];
+    bus: Bus;
+    health: HealthRegistry;
+    metrics: Metrics;
+    /** A named cache, in Redis when REDIS_URL is set, else a byte-bounded LRU in memory. */
+    createCache(options: CacheOptions): Cache;
+    /** onRequest hooks: 401 without a valid session; 403 for a non-admin. */
+    requireUser: preHandlerAsyncHookHandler;
+    requireAdmin: preHandlerAsyncHookHandler;
+    /** The caller if a valid token is present, else null (for routes open to anonymous callers). */
+    authenticate(request: FastifyRequest): Promise<AuthUser | null>;
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessTokenPayload;
+    user: AuthUser;
+  }
+}

@@ -1,0 +1,38 @@
+import { Type, type Static, type TSchema } from 'typebox';
+
+/** Shared building blocks of route schemas. */
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String(),
+    code: Type.String(),
+    details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    request_id: Type.Optional(Type.String()),
+  },
+  { $id: 'ErrorBody', description: 'Every failure: a readable message and a machine code' },
+);
+
+export const Uuid = Type.String({ format: 'uuid' });
+export const IdParams = Type.Object({ id: Uuid });
+export type IdParams = Static<typeof IdParams>;
+
+export const Timestamp = Type.String({ format: 'date-time' });
+export const DateOnly = Type.String({ format: 'date' });
+
+export const MessageBody = Type.Object({ message: Type.String() });
+
+/** `limit`/`offset` paging with the given default and maximum page size. */
+export function PagingQuery(defaultLimit: number, maxLimit: number) {
+  return {
+    limit: Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit }),
+    offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+  };
+}
+
+export const Pagination = Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() });
+
+/** Money in integer minor units <-> a JSON number with two decimals. */
+export const toCents = (amount: number): number => Math.round(amount * 100);
+export const fromCents = (cents: number): number => Number((cents / 100).toFixed(2));

@@ -1,0 +1,41 @@
+import { Redis } from 'ioredis';
+import type { FastifyBaseLogger } from 'fastify';
+
+/**
+ * Commands fail at once while Redis is unreachable (no offline queue, one retry) so that callers
+ * degrade (a cache miss, a local-only event) instead of hanging; the client keeps reconnecting.
+ */
+export function connectRedis(url: string, log: FastifyBaseLogger): Redis {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  let reportedDown = false;
+  client.on('error', (error: Error) => {
+    if (!reportedDown) log.warn({ err: error.message }, 'redis unavailable; degrading to local behaviour');
+    reportedDown = true;
+  });
+  client.on('ready', () => {
+    if (reportedDown) log.info('redis connection restored');
+    reportedDown = false;
+  });
+  return client;
+}
+
+/** Waits for the first connection, but never blocks start-up for long: Redis is not critical. */
+export async function waitUntilReady(client: Redis, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    client.once('ready', onReady);
+  });
+}

@@ -1,0 +1,4 @@
+import type { AppModule } from '../core/module.js';
+
+/** Every module the server can mount, in mount and migration order. `MODULES` picks among them. */
+export const availableModules: AppModule[] = [];
