@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../db/columns.js';
+import { textMatches } from '../db/search.js';
 import type { CoreTables, UsersTable } from '../db/tables.js';
 import type { User } from './schema.js';
 
@@ -140,16 +141,7 @@ export async function clearLoginFailures(db: Db, userId: string): Promise<void> 
 
 export async function listUsers(db: Db, { limit, offset, search }: { limit: number; offset: number; search?: string }) {
   let query = db.selectFrom('users');
-  if (search) {
-    const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where((eb) =>
-      eb.or([
-        eb('email', 'like', sql<string>`${pattern} escape '\\'`),
-        eb(sql<string>`lower(coalesce(username, ''))`, 'like', sql<string>`${pattern} escape '\\'`),
-        eb(sql<string>`lower(coalesce(name, ''))`, 'like', sql<string>`${pattern} escape '\\'`),
-      ]),
-    );
-  }
+  if (search) query = query.where(textMatches(['email', 'username', 'name'], search));
   const [rows, count] = await Promise.all([
     query.select(PUBLIC_COLUMNS).orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).offset(offset).execute(),
     query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
