@@ -46,6 +46,10 @@ export interface Config {
   chatQueueMax: number;
   chatTimeoutSeconds: number;
   chatResultTtlSeconds: number;
+  /** Generation requests per minute per user (per IP for anonymous callers when CHAT_PUBLIC). */
+  chatRateLimit: number;
+  /** Bearer key for an OpenAI-compatible upstream (LLM_PROVIDER=openai); unset for servers without keys. */
+  llmApiKey: string | null;
   cacheMaxSizeMb: number;
   cacheTtlSeconds: number;
   facilityName: string;
@@ -243,6 +247,8 @@ export function loadConfig(env: Env = process.env): Config {
     chatQueueMax: integer(env, 'CHAT_QUEUE_MAX', 1000, 1),
     chatTimeoutSeconds: integer(env, 'CHAT_TIMEOUT_SECONDS', 300, 1),
     chatResultTtlSeconds: integer(env, 'CHAT_RESULT_TTL_SECONDS', 3600, 1),
+    chatRateLimit: integer(env, 'CHAT_RATE_LIMIT', 60, 1),
+    llmApiKey: read(env, 'LLM_API_KEY') ?? null,
     cacheMaxSizeMb: decimal(env, 'CACHE_MAX_SIZE_MB', 256, 1, 1024 * 1024),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 3600, 1),
     facilityName: read(env, 'FACILITY_NAME') ?? 'Demo Health Centre',
