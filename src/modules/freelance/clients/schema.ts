@@ -1,0 +1,44 @@
+import { Type, type Static } from 'typebox';
+import { Nullable } from '../../../core/http/schemas.js';
+import { ListPaging, OptionalText, OwnedFields, Text } from '../common.js';
+
+export const Client = Type.Object({
+  ...OwnedFields,
+  name: Type.String(),
+  email: Nullable(Type.String()),
+  phone: Nullable(Type.String()),
+  company: Nullable(Type.String()),
+  address: Nullable(Type.String()),
+  notes: Nullable(Type.String()),
+});
+export type Client = Static<typeof Client>;
+
+const Email = Type.String({ format: 'email', maxLength: 254 });
+
+const clientFields = {
+  email: Type.Optional(Nullable(Email)),
+  phone: OptionalText(50),
+  company: OptionalText(200),
+  address: OptionalText(1000),
+  notes: OptionalText(10_000),
+};
+
+export const CreateClientBody = Type.Object({ name: Text(200, 1), ...clientFields }, { additionalProperties: false });
+export type CreateClientBody = Static<typeof CreateClientBody>;
+
+export const UpdateClientBody = Type.Object({ name: Type.Optional(Text(200, 1)), ...clientFields }, { additionalProperties: false });
+export type UpdateClientBody = Static<typeof UpdateClientBody>;
+
+export const ClientListQuery = Type.Object({
+  search: Type.Optional(Type.String({ maxLength: 100, description: 'Matches name, company or email, ignoring case' })),
+  ...ListPaging,
+});
+
+export const ClientStats = Type.Object({
+  invoice_count: Type.Integer(),
+  total_invoiced: Type.Number({ description: 'Totals of sent, overdue and paid invoices' }),
+  total_paid: Type.Number(),
+  total_outstanding: Type.Number({ description: 'Totals of sent and overdue invoices' }),
+  tracked_seconds: Type.Integer({ description: 'Finished time entries for this client' }),
+  billable_seconds: Type.Integer(),
+});

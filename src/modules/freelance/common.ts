@@ -1,0 +1,49 @@
+import type { Kysely, Transaction } from 'kysely';
+import { Type, type TSchema } from 'typebox';
+import type { CoreTables } from '../../core/db/tables.js';
+import { invalidReference } from '../../core/http/errors.js';
+import { Nullable, PagingQuery, Timestamp, Uuid } from '../../core/http/schemas.js';
+import type { FreelanceTables } from './tables.js';
+
+/** Shared pieces of the freelance resources: the database type, owned-object fields, reference checks. */
+
+export type FreelanceDb = Kysely<CoreTables & FreelanceTables> | Transaction<CoreTables & FreelanceTables>;
+
+/** Every list: `limit` default 100, at most 500, and `offset`. */
+export const ListPaging = PagingQuery(100, 500);
+
+/** Fields every freelance object carries; `_id` repeats `id` because existing Orbix clients read `_id`. */
+export const OwnedFields = {
+  id: Uuid,
+  _id: Uuid,
+  user_id: Uuid,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+};
+
+export const withUnderscoreId = <T extends { id: string }>(row: T): T & { _id: string } => ({ ...row, _id: row.id });
+
+/** A bounded single-line text field. */
+export const Text = (maxLength: number, minLength = 0) => Type.String({ minLength, maxLength });
+/** Optional on create, nullable so a PUT can clear it. */
+export const OptionalText = (maxLength: number) => Type.Optional(Nullable(Type.String({ maxLength })));
+export const Optional = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));
+
+/** A money amount in the request: at most 2 decimals is checked by `centsOf` (ajv's multipleOf drifts). */
+export const MoneyInput = Type.Number({ minimum: 0, maximum: 10_000_000_000, description: 'A non-negative amount with at most 2 decimals' });
+export const MoneyOutput = Type.Number();
+
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. USD' });
+
+type ReferenceTable = 'freelance_clients' | 'freelance_projects';
+const REFERENCE_NAMES: Record<ReferenceTable, string> = { freelance_clients: 'Client', freelance_projects: 'Project' };
+
+/** 400 unless `id` names one of the caller's own clients or projects. */
+export async function assertOwnReference(db: FreelanceDb, table: ReferenceTable, userId: string, id: string | null | undefined, field: string): Promise<void> {
+  if (id === null || id === undefined) return;
+  const row = await db.selectFrom(table).select('id').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  if (!row) throw invalidReference(field, REFERENCE_NAMES[table]);
+}
+
+/** Today's date in UTC as `YYYY-MM-DD`, the form every date column holds. */
+export const todayUtc = (at: Date = new Date()): string => at.toISOString().slice(0, 10);

@@ -1,0 +1,44 @@
+import { Type, type Static } from 'typebox';
+import { DateOnly, Nullable, Uuid } from '../../../core/http/schemas.js';
+import { ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OwnedFields, Text } from '../common.js';
+
+export const PROJECT_STATUSES = ['active', 'completed', 'onhold', 'cancelled'] as const;
+export const ProjectStatus = Type.Enum(PROJECT_STATUSES);
+
+export const Project = Type.Object({
+  ...OwnedFields,
+  name: Type.String(),
+  client_id: Nullable(Uuid),
+  description: Nullable(Type.String()),
+  status: ProjectStatus,
+  hourly_rate: Nullable(MoneyOutput),
+  budget: Nullable(MoneyOutput),
+  start_date: Nullable(DateOnly),
+  end_date: Nullable(DateOnly),
+  deadline: Nullable(DateOnly),
+});
+export type Project = Static<typeof Project>;
+
+const projectFields = {
+  client_id: Optional(Uuid),
+  description: OptionalText(10_000),
+  status: Type.Optional(ProjectStatus),
+  hourly_rate: Optional(MoneyInput),
+  budget: Optional(MoneyInput),
+  start_date: Optional(DateOnly),
+  end_date: Optional(DateOnly),
+  deadline: Optional(DateOnly),
+};
+
+export const CreateProjectBody = Type.Object({ name: Text(200, 1), ...projectFields }, { additionalProperties: false });
+export type CreateProjectBody = Static<typeof CreateProjectBody>;
+
+export const UpdateProjectBody = Type.Object({ name: Type.Optional(Text(200, 1)), ...projectFields }, { additionalProperties: false });
+export type UpdateProjectBody = Static<typeof UpdateProjectBody>;
+
+export const ProjectListQuery = Type.Object({
+  status: Type.Optional(ProjectStatus),
+  client_id: Type.Optional(Uuid),
+  ...ListPaging,
+});
+export type ProjectListQuery = Static<typeof ProjectListQuery>;

@@ -1,0 +1,191 @@
+import { sql, type Selectable, type Transaction } from 'kysely';
+import { newId, now } from '../../../core/db/columns.js';
+import type { CoreTables } from '../../../core/db/tables.js';
+import { fromCents } from '../../../core/http/schemas.js';
+import { withUnderscoreId, type FreelanceDb } from '../common.js';
+import { hoursFromSeconds, lineAmountCents, optionalFromCents } from '../money.js';
+import type { StoredItem } from '../invoices/rules.js';
+import type { FreelanceTables, FreelanceTimeEntriesTable } from '../tables.js';
+import { periodStarts } from './rules.js';
+import type { TimeEntry, TimeEntryListQuery } from './schema.js';
+
+type EntryRow = Selectable<FreelanceTimeEntriesTable>;
+
+export const toTimeEntry = (row: EntryRow): TimeEntry =>
+  withUnderscoreId({
+    ...row,
+    duration: row.duration === null ? null : Number(row.duration),
+    hourly_rate: optionalFromCents(row.hourly_rate),
+    is_billable: Boolean(row.is_billable),
+  });
+
+/** `YYYY-MM-DD` means that whole UTC day; a date-time is taken as is. */
+function lowerBound(value: string): string {
+  return value.length === 10 ? `${value}T00:00:00.000Z` : new Date(value).toISOString();
+}
+
+export async function listEntries(db: FreelanceDb, userId: string, query: TimeEntryListQuery): Promise<TimeEntry[]> {
+  let select = db.selectFrom('freelance_time_entries').selectAll().where('user_id', '=', userId);
+  if (query.project_id) select = select.where('project_id', '=', query.project_id);
+  if (query.client_id) select = select.where('client_id', '=', query.client_id);
+  if (query.billable !== undefined) select = select.where('is_billable', '=', query.billable);
+  if (query.from) select = select.where('start_time', '>=', lowerBound(query.from));
+  if (query.to) {
+    select =
+      query.to.length === 10
+        ? select.where('start_time', '<', new Date(Date.parse(`${query.to}T00:00:00.000Z`) + 86_400_000).toISOString())
+        : select.where('start_time', '<=', new Date(query.to).toISOString());
+  }
+  const rows = await select.orderBy('start_time', 'desc').orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute();
+  return rows.map(toTimeEntry);
+}
+
+export async function findEntryRow(db: FreelanceDb, userId: string, id: string): Promise<EntryRow | undefined> {
+  return db.selectFrom('freelance_time_entries').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+}
+
+export async function findActiveEntry(db: FreelanceDb, userId: string): Promise<TimeEntry | null> {
+  const row = await db.selectFrom('freelance_time_entries').selectAll().where('user_id', '=', userId).where('end_time', 'is', null).executeTakeFirst();
+  return row ? toTimeEntry(row) : null;
+}
+
+export interface EntryValues {
+  description: string;
+  project_id: string | null;
+  client_id: string | null;
+  start_time: string;
+  end_time: string | null;
+  duration: number | null;
+  hourly_rate: number | null;
+  is_billable: boolean;
+}
+
+/** Inserts an entry; a second running timer violates the partial unique index (the caller maps it to 409). */
+export async function insertEntry(db: FreelanceDb, userId: string, values: EntryValues): Promise<TimeEntry> {
+  const at = now();
+  const row = await db
+    .insertInto('freelance_time_entries')
+    .values({ id: newId(), user_id: userId, invoice_id: null, ...values, created_at: at, updated_at: at })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toTimeEntry(row);
+}
+
+export async function updateEntry(db: FreelanceDb, userId: string, id: string, values: Partial<EntryValues>): Promise<TimeEntry | null> {
+  const row = await db
+    .updateTable('freelance_time_entries')
+    .set({ ...values, updated_at: now() })
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    // A billed entry is frozen; this also covers an invoice made between the caller's read and now.
+    .where('invoice_id', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toTimeEntry(row) : null;
+}
+
+/** Stops the entry if it is still running; null when it was not (already stopped, or not found). */
+export async function stopEntry(db: FreelanceDb, userId: string, id: string, endTime: string, duration: number): Promise<TimeEntry | null> {
+  const row = await db
+    .updateTable('freelance_time_entries')
+    .set({ end_time: endTime, duration, updated_at: now() })
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('end_time', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toTimeEntry(row) : null;
+}
+
+export async function deleteEntry(db: FreelanceDb, userId: string, id: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('freelance_time_entries')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('invoice_id', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+/** Hours in hundredths from whole seconds, rounded half up, as integer SQL (same on both engines). */
+const hundredthsOfHours = sql`((duration * 100 + 1800) / 3600)`;
+
+export async function timeSummary(db: FreelanceDb, userId: string, at = new Date()) {
+  const starts = periodStarts(at);
+  const [finished, running] = await Promise.all([
+    db
+      .selectFrom('freelance_time_entries')
+      .select([
+        sql<number>`coalesce(sum(case when start_time >= ${starts.today} then duration else 0 end), 0)`.as('today_seconds'),
+        sql<number>`coalesce(sum(case when start_time >= ${starts.week} then duration else 0 end), 0)`.as('week_seconds'),
+        sql<number>`coalesce(sum(case when start_time >= ${starts.month} then duration else 0 end), 0)`.as('month_seconds'),
+        sql<number>`coalesce(sum(case when is_billable = ${true} then duration else 0 end), 0)`.as('billable_seconds'),
+        // Each entry rounds to the cent as its invoice line would (entryAmountCents in rules.ts):
+        // (hundredths of hours x rate + 50) / 100 in integer arithmetic, on both engines.
+        sql<number>`coalesce(sum(case when is_billable = ${true} and invoice_id is null then (${hundredthsOfHours} * coalesce(hourly_rate, 0) + 50) / 100 else 0 end), 0)`.as(
+          'unbilled_cents',
+        ),
+      ])
+      .where('user_id', '=', userId)
+      .where('end_time', 'is not', null)
+      .executeTakeFirstOrThrow(),
+    findActiveEntry(db, userId),
+  ]);
+  // The running timer counts in the periods it started in, up to now.
+  const runningSeconds = running ? Math.max(0, Math.floor((at.getTime() - Date.parse(running.start_time)) / 1000)) : 0;
+  const runningIn = (start: string) => (running && running.start_time >= start ? runningSeconds : 0);
+  return {
+    today_seconds: Number(finished.today_seconds) + runningIn(starts.today),
+    week_seconds: Number(finished.week_seconds) + runningIn(starts.week),
+    month_seconds: Number(finished.month_seconds) + runningIn(starts.month),
+    billable_seconds: Number(finished.billable_seconds),
+    unbilled_amount: fromCents(Number(finished.unbilled_cents)),
+  };
+}
+
+/** Which of `ids` are not the caller's entries. */
+export async function foreignEntryIds(db: FreelanceDb, userId: string, ids: string[]): Promise<string[]> {
+  const rows = await db.selectFrom('freelance_time_entries').select('id').where('user_id', '=', userId).where('id', 'in', ids).execute();
+  const own = new Set(rows.map((row) => row.id));
+  return ids.filter((id) => !own.has(id));
+}
+
+/**
+ * Marks every billable, finished, unbilled entry among `ids` as billed by `invoiceId`, and returns
+ * them as invoice items (oldest first). The claim is one UPDATE whose WHERE re-checks
+ * `invoice_id is null` under the row lock, so two concurrent requests can never both bill an entry.
+ */
+export async function claimEntriesForInvoice(
+  trx: Transaction<CoreTables & FreelanceTables>,
+  userId: string,
+  ids: string[],
+  invoiceId: string,
+): Promise<StoredItem[]> {
+  const claimed = await trx
+    .updateTable('freelance_time_entries')
+    .set({ invoice_id: invoiceId, updated_at: now() })
+    .where('user_id', '=', userId)
+    .where('id', 'in', ids)
+    .where('invoice_id', 'is', null)
+    .where('end_time', 'is not', null)
+    .where('is_billable', '=', true)
+    .returning(['id', 'description', 'start_time', 'duration', 'hourly_rate'])
+    .execute();
+  claimed.sort((a, b) => (a.start_time === b.start_time ? a.id.localeCompare(b.id) : a.start_time.localeCompare(b.start_time)));
+  return claimed.map((entry) => {
+    const quantity = hoursFromSeconds(Number(entry.duration));
+    const rate = entry.hourly_rate === null ? 0 : Number(entry.hourly_rate);
+    return { description: entry.description, quantity, rate, amount: lineAmountCents(quantity, rate) };
+  });
+}
+
+/** A project's client and rate (cents), which a new entry on it inherits; null if not the caller's. */
+export async function projectDefaults(db: FreelanceDb, userId: string, projectId: string) {
+  const row = await db
+    .selectFrom('freelance_projects')
+    .select(['client_id', 'hourly_rate'])
+    .where('id', '=', projectId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row ? { client_id: row.client_id, hourly_rate: row.hourly_rate === null ? null : Number(row.hourly_rate) } : null;
+}

@@ -1,0 +1,89 @@
+import { Type, type Static } from 'typebox';
+import { DateOnly, Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OwnedFields, Text } from '../common.js';
+
+export const TimeEntry = Type.Object({
+  ...OwnedFields,
+  description: Type.String(),
+  project_id: Nullable(Uuid),
+  client_id: Nullable(Uuid),
+  start_time: Timestamp,
+  end_time: Nullable(Timestamp),
+  duration: Nullable(Type.Integer({ description: 'Whole seconds; null while running' })),
+  hourly_rate: Nullable(MoneyOutput),
+  is_billable: Type.Boolean(),
+  invoice_id: Nullable(Uuid),
+});
+export type TimeEntry = Static<typeof TimeEntry>;
+
+/** At most about 115 days in one entry. */
+const Duration = Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'Whole seconds' });
+
+export const CreateTimeEntryBody = Type.Object(
+  {
+    description: Text(1000, 1),
+    project_id: Optional(Uuid),
+    client_id: Optional(Uuid),
+    start_time: Type.Optional(Timestamp),
+    end_time: Optional(Timestamp),
+    duration: Type.Optional(Duration),
+    hourly_rate: Optional(MoneyInput),
+    is_billable: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type CreateTimeEntryBody = Static<typeof CreateTimeEntryBody>;
+
+export const UpdateTimeEntryBody = Type.Object(
+  {
+    description: Type.Optional(Text(1000, 1)),
+    project_id: Optional(Uuid),
+    client_id: Optional(Uuid),
+    start_time: Type.Optional(Timestamp),
+    end_time: Type.Optional(Timestamp),
+    duration: Type.Optional(Duration),
+    hourly_rate: Optional(MoneyInput),
+    is_billable: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type UpdateTimeEntryBody = Static<typeof UpdateTimeEntryBody>;
+
+export const StopBody = Type.Object({ end_time: Type.Optional(Timestamp) }, { additionalProperties: false });
+
+const DateOrTime = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$',
+  description: 'YYYY-MM-DD (whole day, UTC) or an ISO 8601 date-time',
+});
+
+export const TimeEntryListQuery = Type.Object({
+  project_id: Type.Optional(Uuid),
+  client_id: Type.Optional(Uuid),
+  from: Type.Optional(DateOrTime),
+  to: Type.Optional(DateOrTime),
+  billable: Type.Optional(Type.Boolean()),
+  ...ListPaging,
+});
+export type TimeEntryListQuery = Static<typeof TimeEntryListQuery>;
+
+export const TimeSummary = Type.Object({
+  today_seconds: Type.Integer(),
+  week_seconds: Type.Integer({ description: 'Since Monday 00:00 UTC' }),
+  month_seconds: Type.Integer(),
+  billable_seconds: Type.Integer({ description: 'All finished billable time' }),
+  unbilled_amount: Type.Number({ description: 'What the finished, billable, not yet invoiced entries would bill' }),
+});
+
+export const InvoiceFromTimeBody = Type.Object(
+  {
+    entry_ids: Type.Array(Uuid, { minItems: 1, maxItems: 500, uniqueItems: true }),
+    client_id: Uuid,
+    due_date: DateOnly,
+    tax: Type.Optional(MoneyInput),
+    notes: OptionalText(10_000),
+    currency: Type.Optional(Currency),
+    payment_terms: OptionalText(1000),
+  },
+  { additionalProperties: false },
+);
+export type InvoiceFromTimeBody = Static<typeof InvoiceFromTimeBody>;
