@@ -203,7 +203,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxAge: 600,
   });
   await app.register(rateLimit, {
-    global: true,
+    // Not `global`: the plugin would append the global limiter after each route's own onRequest
+    // guards, so unauthenticated floods would be refused by auth without ever being counted.
+    global: false,
     max: config.rateLimitMax,
     timeWindow: '1 minute',
     ...(redis ? { redis, nameSpace: `${config.redisPrefix}rl:` } : {}),
@@ -211,6 +213,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>
       new AppError(429, 'RATE_LIMITED', `Too many requests; retry in ${context.after}`, undefined, { 'retry-after': String(Math.ceil(context.ttl / 1000)) }),
+  });
+  // The per-IP limit runs first of all hooks. A route with its own `config.rateLimit` uses that
+  // instead (the plugin adds it after the route's guards, so it may key on request.user);
+  // `rateLimit: false` exempts a route.
+  const perIpLimit = app.rateLimit();
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.rateLimit === undefined) await perIpLimit.call(app, request, reply);
   });
   await app.register(underPressure, {
     maxEventLoopDelay: 2000,

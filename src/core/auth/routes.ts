@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, badRequest, conflict, tooManyRequests, unauthorized } from '../http/errors.js';
+import { sharedRateLimit } from '../http/rate-limit.js';
 import { checkPassword, hashPassword, spendPasswordCheckTime } from './passwords.js';
 import * as repo from './repo.js';
 import { AuthResult, LoginBody, PasswordBody, RefreshBody, RegisterBody, TokenPair, UpdateMeBody, User } from './schema.js';
@@ -15,8 +16,8 @@ const tags = ['auth'];
 export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { config, db } = app;
-  /** Credential-guessing routes share the stricter per-IP limit. */
-  const authLimit = { rateLimit: { max: config.authRateLimit, timeWindow: '15 minutes' } };
+  /** Credential-guessing routes share one stricter per-IP budget, on top of the global limit. */
+  const authLimit = sharedRateLimit(app, { max: config.authRateLimit, timeWindowMs: 15 * 60_000 });
 
   const expiry = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
@@ -34,7 +35,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/auth/register',
-    { config: authLimit, schema: { tags, summary: 'Create an account', body: RegisterBody, response: { 201: AuthResult } } },
+    { onRequest: authLimit, schema: { tags, summary: 'Create an account', body: RegisterBody, response: { 201: AuthResult } } },
     async (request, reply) => {
       const body = request.body;
       if (await repo.emailTaken(db, body.email)) throw conflict('Email is already registered', 'EMAIL_TAKEN');
@@ -54,7 +55,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/auth/login',
-    { config: authLimit, schema: { tags, summary: 'Log in with email or username', body: LoginBody, response: { 200: AuthResult } } },
+    { onRequest: authLimit, schema: { tags, summary: 'Log in with email or username', body: LoginBody, response: { 200: AuthResult } } },
     async (request) => {
       const body = request.body;
       const found = await repo.findCredentials(db, 'username' in body ? { username: body.username } : { email: body.email });
@@ -105,7 +106,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/auth/refresh',
-    { config: authLimit, schema: { tags, summary: 'Swap a refresh token for a new pair', body: RefreshBody, response: { 200: TokenPair } } },
+    { onRequest: authLimit, schema: { tags, summary: 'Swap a refresh token for a new pair', body: RefreshBody, response: { 200: TokenPair } } },
     async (request) => {
       const tokenHash = hashToken(request.body.refresh_token);
       const rejected = unauthorized('Invalid or expired refresh token');
@@ -144,8 +145,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/api/auth/password',
     {
-      onRequest: app.requireUser,
-      config: authLimit,
+      onRequest: [authLimit, app.requireUser],
       schema: { tags, summary: 'Change your password; ends every other session', body: PasswordBody, response: { 204: Type.Null() } },
     },
     async (request, reply) => {

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { CoreTables } from './tables.js';
 
 /**
@@ -7,8 +7,10 @@ import type { CoreTables } from './tables.js';
  * commit on PostgreSQL (SQLite transactions hold the write lock), so concurrent transactions get
  * distinct, gapless numbers, and a rolled-back transaction gives its number back.
  */
-export async function nextSequenceValue(trx: Transaction<CoreTables> | Kysely<CoreTables>, scope: string): Promise<number> {
-  const row = await trx
+export async function nextSequenceValue<DB extends CoreTables>(trx: Kysely<DB>, scope: string): Promise<number> {
+  // Kysely's types are invariant in the table map; a module's wider database is a CoreTables database.
+  const db = trx as unknown as Kysely<CoreTables>;
+  const row = await db
     .insertInto('sequences')
     .values({ scope, value: 1 })
     .onConflict((conflict) => conflict.column('scope').doUpdateSet({ value: sql`sequences.value + 1` }))

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AppModule } from '../../src/core/module.js';
+import { call, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
+
+/** A module whose routes fail on purpose, to see what a client gets. */
+const failingModule: AppModule = {
+  name: 'failing',
+  migrations: [],
+  async plugin(app) {
+    app.get('/test/boom', async () => {
+      throw new Error('secret internals: SELECT * FROM users at /srv/app.ts:12');
+    });
+  },
+};
+
+describe('HTTP plumbing', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ BODY_LIMIT_MB: '0.01' }, { modules: [failingModule] });
+  });
+  after(() => t.close());
+
+  test('malformed JSON is 400 INVALID_JSON', async () => {
+    const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"email": "a@b.c",' });
+    assert.equal(status, 400);
+    assert.deepEqual(body, { error: 'Malformed JSON in request body', code: 'INVALID_JSON' });
+  });
+
+  test('an empty JSON body is 400', async () => {
+    const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '' });
+    assert.equal(status, 400);
+    assert.equal(body.code, 'INVALID_JSON');
+  });
+
+  test('invalid UTF-8 is 400 INVALID_ENCODING', async () => {
+    const payload = Buffer.concat([Buffer.from('{"email":"'), Buffer.from([0xc3, 0x28]), Buffer.from('@x.io","password":"12345678"}')]);
+    const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/register', headers: { 'content-type': 'application/json' }, payload });
+    assert.equal(status, 400);
+    assert.equal(body.code, 'INVALID_ENCODING');
+  });
+
+  test('a body over BODY_LIMIT_MB is 413', async () => {
+    const { status, body } = await call(t.app, {
+      method: 'POST',
+      url: '/api/auth/register',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ email: 'big@example.com', password: 'x'.repeat(20_000) }),
+    });
+    assert.equal(status, 413);
+    assert.equal(body.code, 'PAYLOAD_TOO_LARGE');
+  });
+
+  test('wrong types are 400, never coerced', async () => {
+    const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: 12345, password: true } });
+    assert.equal(status, 400);
+    assert.equal(body.code, 'VALIDATION_FAILED');
+    assert.ok(body.details.length > 0);
+  });
+
+  test('a prototype-poisoning body is refused', async () => {
+    const { status } = await call(t.app, {
+      method: 'POST',
+      url: '/api/auth/register',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":"p@example.com","password":"12345678","__proto__":{"role":"admin"}}',
+    });
+    assert.equal(status, 400);
+  });
+
+  test('an unsupported content type is 415', async () => {
+    const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
+    assert.equal(status, 415);
+    assert.equal(body.code, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  test('an unknown route is 404 in the error shape', async () => {
+    const { status, body } = await call(t.app, { method: 'GET', url: '/api/nothing-here?x=1' });
+    assert.equal(status, 404);
+    assert.deepEqual(body, { error: 'Route GET /api/nothing-here not found', code: 'NOT_FOUND' });
+  });
+
+  test('an unexpected error is a bare 500 with a request id and no internals', async () => {
+    const { status, body, response } = await call(t.app, { method: 'GET', url: '/test/boom' });
+    assert.equal(status, 500);
+    assert.deepEqual(Object.keys(body).sort(), ['code', 'error', 'request_id']);
+    assert.equal(body.code, 'INTERNAL_ERROR');
+    assert.equal(body.request_id, response.headers['x-request-id']);
+    assert.ok(!response.body.includes('secret') && !response.body.includes('SELECT'));
+  });
+
+  test('request ids: a safe incoming x-request-id is kept, anything else replaced', async () => {
+    const kept = await call(t.app, { method: 'GET', url: '/health/live', headers: { 'x-request-id': 'abc-123' } });
+    assert.equal(kept.response.headers['x-request-id'], 'abc-123');
+    const replaced = await call(t.app, { method: 'GET', url: '/health/live', headers: { 'x-request-id': 'bad id\twith<junk>' } });
+    assert.match(String(replaced.response.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
+  test('security headers are set and x-powered-by is not', async () => {
+    const { response } = await call(t.app, { method: 'GET', url: '/health' });
+    assert.equal(response.headers['x-content-type-options'], 'nosniff');
+    assert.equal(response.headers['x-frame-options'], 'SAMEORIGIN');
+    assert.match(String(response.headers['content-security-policy']), /default-src 'self'/);
+    assert.match(String(response.headers['strict-transport-security']), /max-age=/);
+    assert.equal(response.headers['x-powered-by'], undefined);
+  });
+
+  test('CORS is off unless CORS_ORIGINS says otherwise', async () => {
+    const { response } = await call(t.app, { method: 'GET', url: '/health', headers: { origin: 'https://evil.example' } });
+    assert.equal(response.headers['access-control-allow-origin'], undefined);
+  });
+
+  test('validation comes after authentication: a bad body without a token is 401', async () => {
+    const { status } = await call(t.app, { method: 'POST', url: '/api/auth/password', payload: { nonsense: true } });
+    assert.equal(status, 401);
+  });
+});
+
+describe('CORS', () => {
+  test('listed origins are allowed, others are not; "*" allows any', async () => {
+    const listed = await startTestApp({ CORS_ORIGINS: 'https://app.example.com, https://admin.example.com' });
+    try {
+      const allowed = await listed.app.inject({ method: 'OPTIONS', url: '/api/auth/me', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+      assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.com');
+      const refused = await listed.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://evil.example' } });
+      assert.equal(refused.headers['access-control-allow-origin'], undefined);
+    } finally {
+      await listed.close();
+    }
+    const any = await startTestApp({ CORS_ORIGINS: '*' });
+    try {
+      const response = await any.app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://anything.example' } });
+      assert.equal(response.headers['access-control-allow-origin'], 'https://anything.example');
+    } finally {
+      await any.close();
+    }
+  });
+});
+
+describe('rate limits', () => {
+  test('the global limit answers 429 with Retry-After; health probes are not limited', async () => {
+    const t = await startTestApp({ RATE_LIMIT_MAX: '3' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await call(t.app, { method: 'GET', url: '/api/auth/me' })).status);
+      assert.deepEqual(statuses, [401, 401, 401, 429]);
+      const limited = await call(t.app, { method: 'GET', url: '/api/auth/me' });
+      assert.equal(limited.body.code, 'RATE_LIMITED');
+      assert.ok(Number(limited.response.headers['retry-after']) > 0);
+      for (let i = 0; i < 5; i++) assert.equal((await call(t.app, { method: 'GET', url: '/health' })).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('auth routes have their own, stricter limit', async () => {
+    const t = await startTestApp({ AUTH_RATE_LIMIT: '2' });
+    try {
+      const user = await registerUser(t.app);
+      assert.equal((await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: user.password } })).status, 200);
+      const limited = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: user.password } });
+      assert.equal(limited.status, 429);
+      assert.ok(Number(limited.response.headers['retry-after']) > 60, 'a 15-minute window');
+      assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});
