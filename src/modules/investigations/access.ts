@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { CoreTables } from '../../core/db/tables.js';
+import { forbidden, notFound } from '../../core/http/errors.js';
+import type { InvestigationsTables, MemberRole } from './tables.js';
+
+export type Db = Kysely<CoreTables & InvestigationsTables>;
+
+const RANK: Record<MemberRole, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
+
+/** True when `role` may do what `required` may (owner > admin > member > viewer). */
+export const hasRole = (role: MemberRole, required: MemberRole): boolean => RANK[role] >= RANK[required];
+
+export interface Membership {
+  investigationId: string;
+  userId: string;
+  role: MemberRole;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The least role a route under /api/investigations/:id needs. The module's onRequest hook
+     * answers 404 to non-members and 403 to members below it, before the body is read.
+     */
+    investigationRole?: MemberRole;
+  }
+  interface FastifyRequest {
+    /** The caller's membership of the investigation in the URL (set when the route names a role). */
+    membership: Membership;
+  }
+}
+
+export async function findMembership(db: Db, investigationId: string, userId: string): Promise<Membership | null> {
+  const row = await db
+    .selectFrom('inv_members')
+    .select('role')
+    .where('investigation_id', '=', investigationId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row ? { investigationId, userId, role: row.role } : null;
+}
+
+/**
+ * Registers the membership check for every route of the calling plugin that sets
+ * `config.investigationRole`: the investigation in `:id` must have the caller as a member
+ * (404 otherwise, so its existence does not leak) with at least that role (403 otherwise).
+ */
+export function registerAccessHook(app: FastifyInstance, db: Db): void {
+  if (!app.hasRequestDecorator('membership')) app.decorateRequest('membership', null as unknown as Membership);
+  app.addHook('onRequest', async (request) => {
+    const required = request.routeOptions.config.investigationRole;
+    if (required === undefined) return;
+    const investigationId = (request.params as { id?: unknown }).id;
+    const membership = typeof investigationId === 'string' ? await findMembership(db, investigationId, request.user.id) : null;
+    if (!membership) throw notFound('Investigation');
+    if (!hasRole(membership.role, required)) throw forbidden(`This needs the ${required} role or higher in this investigation`);
+    request.membership = membership;
+  });
+}
+
+/** Members, admins and the owner write; viewers read. */
+export const READ = { investigationRole: 'viewer' } as const;
+export const WRITE = { investigationRole: 'member' } as const;
+export const MANAGE = { investigationRole: 'admin' } as const;
+export const OWN = { investigationRole: 'owner' } as const;

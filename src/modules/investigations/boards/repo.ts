@@ -1,0 +1,132 @@
+import { sql, type Transaction } from 'kysely';
+import { newId, now } from '../../../core/db/columns.js';
+import type { CoreTables } from '../../../core/db/tables.js';
+import type { Db } from '../access.js';
+import type { InvestigationsTables, MemberRole } from '../tables.js';
+import type { CreateInvestigationBody, Investigation, UpdateInvestigationBody } from './schema.js';
+
+type Trx = Transaction<CoreTables & InvestigationsTables>;
+
+function selectInvestigations(db: Db | Trx, userId: string) {
+  return db
+    .selectFrom('inv_members as me')
+    .innerJoin('investigations as i', 'i.id', 'me.investigation_id')
+    .select([
+      'i.id',
+      'i.code',
+      'i.title',
+      'i.description',
+      'i.is_active',
+      'i.created_by',
+      'i.created_at',
+      'i.updated_at',
+      'me.role',
+      // Counted in the same statement through the (investigation_id, user_id) primary key.
+      sql<number>`(select count(*) from inv_members m where m.investigation_id = i.id)`.as('member_count'),
+    ])
+    .where('me.user_id', '=', userId);
+}
+
+type Row = { is_active: boolean | number; member_count: number | string } & Omit<Investigation, 'is_active' | 'member_count'>;
+const toInvestigation = (row: Row): Investigation => ({ ...row, is_active: Boolean(row.is_active), member_count: Number(row.member_count) });
+
+/** The caller's investigations, most recently updated first. */
+export async function listInvestigations(db: Db, userId: string, page: { limit: number; offset: number }): Promise<Investigation[]> {
+  const rows = await selectInvestigations(db, userId)
+    .orderBy('i.updated_at', 'desc')
+    .orderBy('i.id', 'desc')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
+  return rows.map(toInvestigation);
+}
+
+export async function findInvestigation(db: Db | Trx, userId: string, id: string): Promise<Investigation | null> {
+  const row = await selectInvestigations(db, userId).where('i.id', '=', id).executeTakeFirst();
+  return row ? toInvestigation(row) : null;
+}
+
+/** The investigation and its owner membership, together. */
+export async function insertInvestigation(db: Db, userId: string, body: CreateInvestigationBody, code: string): Promise<string> {
+  const id = newId();
+  const at = now();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('investigations')
+      .values({ id, code, title: body.title.trim(), description: body.description ?? null, is_active: true, created_by: userId, created_at: at, updated_at: at })
+      .execute();
+    await trx.insertInto('inv_members').values({ investigation_id: id, user_id: userId, role: 'owner', joined_at: at, last_seen: null }).execute();
+  });
+  return id;
+}
+
+export async function updateInvestigation(db: Db, id: string, body: UpdateInvestigationBody): Promise<void> {
+  await db
+    .updateTable('investigations')
+    .set({
+      ...(body.title !== undefined ? { title: body.title.trim() } : {}),
+      ...(body.description !== undefined ? { description: body.description } : {}),
+      ...(body.is_active !== undefined ? { is_active: body.is_active } : {}),
+      updated_at: now(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Rows go by cascade; the storage keys of every file under the investigation are returned for removal. */
+export async function deleteInvestigation(db: Db, id: string): Promise<string[]> {
+  return db.transaction().execute(async (trx) => {
+    const keys = await fileKeysOf(trx, id);
+    await trx.deleteFrom('investigations').where('id', '=', id).execute();
+    return keys;
+  });
+}
+
+/** Storage keys of every attachment and photo of an investigation, read in bounded pages. */
+async function fileKeysOf(trx: Trx, investigationId: string): Promise<string[]> {
+  const PAGE = 1000;
+  const keys: string[] = [];
+  let after = '';
+  for (;;) {
+    const rows = await trx
+      .selectFrom('inv_attachments')
+      .select(['id', 'storage_key'])
+      .where('investigation_id', '=', investigationId)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    keys.push(...rows.map((row) => row.storage_key));
+    if (rows.length < PAGE) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  after = '';
+  for (;;) {
+    const rows = await trx
+      .selectFrom('inv_entities')
+      .select(['id', 'photo_key'])
+      .where('investigation_id', '=', investigationId)
+      .where('photo_key', 'is not', null)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    keys.push(...rows.map((row) => row.photo_key!));
+    if (rows.length < PAGE) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  return keys;
+}
+
+export async function findByCode(db: Db, code: string): Promise<{ id: string; is_active: boolean } | null> {
+  const row = await db.selectFrom('investigations').select(['id', 'is_active']).where('code', '=', code).executeTakeFirst();
+  return row ? { id: row.id, is_active: Boolean(row.is_active) } : null;
+}
+
+export async function insertMember(db: Db, investigationId: string, userId: string, role: MemberRole): Promise<void> {
+  await db.insertInto('inv_members').values({ investigation_id: investigationId, user_id: userId, role, joined_at: now(), last_seen: null }).execute();
+}
+
+export async function setCode(db: Db | Trx, investigationId: string, code: string): Promise<void> {
+  await db.updateTable('investigations').set({ code }).where('id', '=', investigationId).execute();
+}

@@ -1,0 +1,61 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError, badRequest } from '../../../core/http/errors.js';
+import { sanitizeFilename } from '../../../core/storage/file-type.js';
+import { FileTooLargeError, type FileStorage, type SavedFile } from '../../../core/storage/storage.js';
+
+export const STORAGE_NAMESPACE = 'investigations';
+
+export interface ReceivedFile {
+  saved: SavedFile;
+  /** The client's name, made safe: metadata only, never a path. */
+  filename: string;
+  declaredType: string;
+}
+
+/** Errors of the multipart parser about the request itself (as opposed to our disk failing). */
+const MALFORMED = /unexpected end of (form|multipart)|part terminated early|malformed|boundary|multipart/i;
+
+function asClientError(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413) return new AppError(413, 'PAYLOAD_TOO_LARGE', (error as Error).message);
+    return new AppError(400, 'INVALID_MULTIPART', `Malformed multipart upload: ${(error as Error).message}`);
+  }
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof Error && typeof code !== 'string' && MALFORMED.test(error.message)) {
+    return new AppError(400, 'INVALID_MULTIPART', `Malformed multipart upload: ${error.message}`);
+  }
+  return error;
+}
+
+/**
+ * Streams the one file of a multipart request from `field` straight into storage: never held
+ * whole in memory, cut off past `maxBytes` (413), and refused early by `accept` (content checks).
+ */
+export async function receiveFile(
+  request: FastifyRequest,
+  storage: FileStorage,
+  options: { field: string; maxBytes: number; accept?: (head: Buffer) => void },
+): Promise<ReceivedFile> {
+  if (!request.isMultipart()) {
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the file as multipart/form-data in the field "${options.field}"`);
+  }
+  try {
+    // One byte over the limit lets the storage see, and refuse, an oversized file.
+    const part = await request.file({ limits: { fileSize: options.maxBytes + 1, files: 1, fields: 10, fieldSize: 10_000, parts: 20 }, throwFileSizeLimit: false });
+    if (!part) throw badRequest(`No file in the field "${options.field}"`, 'VALIDATION_FAILED', [{ field: options.field, message: 'is required' }]);
+    if (part.fieldname !== options.field) {
+      part.file.resume();
+      throw badRequest(`Send the file in the field "${options.field}"`, 'VALIDATION_FAILED', [{ field: options.field, message: 'is required' }]);
+    }
+    const saved = await storage.save(part.file, { namespace: STORAGE_NAMESPACE, maxBytes: options.maxBytes, ...(options.accept ? { accept: options.accept } : {}) });
+    if (part.file.truncated) {
+      await storage.delete(saved.key);
+      throw new FileTooLargeError(options.maxBytes);
+    }
+    return { saved, filename: sanitizeFilename(part.filename), declaredType: part.mimetype };
+  } catch (error) {
+    throw asClientError(error);
+  }
+}

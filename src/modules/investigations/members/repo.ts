@@ -1,0 +1,54 @@
+import { now } from '../../../core/db/columns.js';
+import type { Db } from '../access.js';
+import { setCode } from '../boards/repo.js';
+import type { MemberRole } from '../tables.js';
+import { isOnline } from './rules.js';
+import type { Member } from './schema.js';
+
+function selectMembers(db: Db, investigationId: string) {
+  return db
+    .selectFrom('inv_members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['u.id', 'u.username', 'u.email', 'u.name', 'u.avatar', 'm.role', 'm.joined_at', 'm.last_seen'])
+    .where('m.investigation_id', '=', investigationId);
+}
+
+type Row = Omit<Member, 'online'>;
+const toMember = (row: Row, at = Date.now()): Member => ({ ...row, online: isOnline(row.last_seen, at) });
+
+/** Members in the order they joined. */
+export async function listMembers(db: Db, investigationId: string, page: { limit: number; offset: number }): Promise<Member[]> {
+  const rows = await selectMembers(db, investigationId).orderBy('m.joined_at').orderBy('u.id').limit(page.limit).offset(page.offset).execute();
+  const at = Date.now();
+  return rows.map((row) => toMember(row, at));
+}
+
+export async function findMember(db: Db, investigationId: string, userId: string): Promise<Member | null> {
+  const row = await selectMembers(db, investigationId).where('m.user_id', '=', userId).executeTakeFirst();
+  return row ? toMember(row) : null;
+}
+
+export async function setRole(db: Db, investigationId: string, userId: string, role: MemberRole): Promise<void> {
+  await db.updateTable('inv_members').set({ role }).where('investigation_id', '=', investigationId).where('user_id', '=', userId).execute();
+}
+
+/** Removes the member and, when given, installs the new join code in the same transaction. */
+export async function removeMember(db: Db, investigationId: string, userId: string, newCode: string | null): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const result = await trx.deleteFrom('inv_members').where('investigation_id', '=', investigationId).where('user_id', '=', userId).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) return false;
+    if (newCode !== null) await setCode(trx, investigationId, newCode);
+    return true;
+  });
+}
+
+export async function currentCode(db: Db, investigationId: string): Promise<string> {
+  const row = await db.selectFrom('investigations').select('code').where('id', '=', investigationId).executeTakeFirstOrThrow();
+  return row.code;
+}
+
+export async function touchPresence(db: Db, investigationId: string, userId: string): Promise<string> {
+  const at = now();
+  await db.updateTable('inv_members').set({ last_seen: at }).where('investigation_id', '=', investigationId).where('user_id', '=', userId).execute();
+  return at;
+}

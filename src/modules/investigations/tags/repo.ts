@@ -1,0 +1,78 @@
+import { sql, type Transaction } from 'kysely';
+import { newId, now } from '../../../core/db/columns.js';
+import type { CoreTables } from '../../../core/db/tables.js';
+import type { Db } from '../access.js';
+import type { InvestigationsTables } from '../tables.js';
+import { DEFAULT_TAG_COLOR, type Tag } from './schema.js';
+
+type Trx = Transaction<CoreTables & InvestigationsTables>;
+
+export async function listTags(db: Db, investigationId: string, page: { limit: number; offset: number }): Promise<Tag[]> {
+  return db
+    .selectFrom('inv_tags')
+    .select(['id', 'name', 'color'])
+    .where('investigation_id', '=', investigationId)
+    .orderBy(sql`lower(name)`)
+    .orderBy('id')
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute();
+}
+
+export async function findTag(db: Db | Trx, investigationId: string, tagId: string): Promise<Tag | null> {
+  const row = await db.selectFrom('inv_tags').select(['id', 'name', 'color']).where('investigation_id', '=', investigationId).where('id', '=', tagId).executeTakeFirst();
+  return row ?? null;
+}
+
+/** Throws the database's unique violation when the name is taken (any case). */
+export async function insertTag(db: Db, investigationId: string, name: string, color: string): Promise<Tag> {
+  const tag = { id: newId(), name: name.trim(), color: color.toUpperCase() };
+  await db.insertInto('inv_tags').values({ ...tag, investigation_id: investigationId, created_at: now() }).execute();
+  return tag;
+}
+
+export async function updateTag(db: Db, investigationId: string, tagId: string, patch: { name?: string; color?: string }): Promise<Tag | null> {
+  await db
+    .updateTable('inv_tags')
+    .set({ ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.color !== undefined ? { color: patch.color.toUpperCase() } : {}) })
+    .where('investigation_id', '=', investigationId)
+    .where('id', '=', tagId)
+    .execute();
+  return findTag(db, investigationId, tagId);
+}
+
+export async function deleteTag(db: Db, investigationId: string, tagId: string): Promise<boolean> {
+  const result = await db.deleteFrom('inv_tags').where('investigation_id', '=', investigationId).where('id', '=', tagId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/**
+ * The ids of the named tags, creating the missing ones (default colour). Names are already
+ * normalised; matching ignores case, so "Urgent" reuses an existing "urgent". A tag created at the
+ * same moment by another request is reused rather than failing (`on conflict do nothing`).
+ */
+export async function ensureTags(trx: Trx, investigationId: string, names: string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const lowered = names.map((name) => name.toLowerCase());
+  const find = () =>
+    trx
+      .selectFrom('inv_tags')
+      .select(['id', sql<string>`lower(name)`.as('key')])
+      .where('investigation_id', '=', investigationId)
+      .where(sql`lower(name)`, 'in', lowered)
+      .execute();
+  let existing = await find();
+  const known = new Set(existing.map((row) => row.key));
+  const missing = names.filter((name) => !known.has(name.toLowerCase()));
+  if (missing.length > 0) {
+    const at = now();
+    await trx
+      .insertInto('inv_tags')
+      .values(missing.map((name) => ({ id: newId(), investigation_id: investigationId, name, color: DEFAULT_TAG_COLOR, created_at: at })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    existing = await find();
+  }
+  const byKey = new Map(existing.map((row) => [row.key, row.id]));
+  return lowered.map((key) => byKey.get(key)!).filter(Boolean);
+}
