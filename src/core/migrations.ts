@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { booleanType } from './db/columns.js';
+import { auditMigration } from './audit/migrations.js';
 import type { Migration } from './db/migrator.js';
 
 export const coreMigrations: Migration[] = [
@@ -59,4 +60,5 @@ export const coreMigrations: Migration[] = [
         .execute();
     },
   },
+  auditMigration,
 ];

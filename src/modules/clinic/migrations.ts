@@ -1,0 +1,160 @@
+import { sql } from 'kysely';
+import type { Migration } from '../../core/db/migrator.js';
+
+export const clinicMigrations: Migration[] = [
+  {
+    name: 'clinic_001_staff_patients',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('clinic_staff_roles')
+        .addColumn('user_id', 'text', (col) => col.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('role', 'text', (col) => col.notNull())
+        .addColumn('granted_by', 'text')
+        .addColumn('granted_at', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('clinic_staff_roles_pk', ['user_id', 'role'])
+        .execute();
+
+      await db.schema
+        .createTable('patients')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('op_number', 'text', (col) => col.notNull().unique())
+        .addColumn('first_name', 'text', (col) => col.notNull())
+        .addColumn('last_name', 'text', (col) => col.notNull())
+        .addColumn('date_of_birth', 'text')
+        .addColumn('gender', 'text', (col) => col.notNull())
+        .addColumn('phone_number', 'text')
+        .addColumn('national_id', 'text')
+        .addColumn('area', 'text')
+        .addColumn('next_of_kin', 'text')
+        .addColumn('next_of_kin_phone', 'text')
+        .addColumn('insurance_type', 'text', (col) => col.notNull())
+        .addColumn('insurance_number', 'text')
+        .addColumn('identity_key', 'text')
+        .addColumn('archived_at', 'text')
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .execute();
+      // Duplicate rules hold for active records even under concurrent registration.
+      await sql`create unique index patients_national_id on patients (national_id) where archived_at is null and national_id is not null`.execute(db);
+      await sql`create unique index patients_identity_key on patients (identity_key) where archived_at is null and identity_key is not null`.execute(db);
+      await sql`create index patients_active_created on patients (created_at, id) where archived_at is null`.execute(db);
+
+      await db.schema
+        .createTable('patient_search_terms')
+        // Byte order on PostgreSQL too, so `term >= prefix and term < upper` is an index range.
+        .addColumn('term', 'text', (col) => (dialect === 'postgres' ? col.notNull().modifyEnd(sql`collate "C"`) : col.notNull()))
+        .addColumn('patient_id', 'text', (col) => col.notNull().references('patients.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('patient_search_terms_pk', ['term', 'patient_id'])
+        .execute();
+      await db.schema.createIndex('patient_search_terms_patient').on('patient_search_terms').column('patient_id').execute();
+    },
+  },
+  {
+    name: 'clinic_002_visits',
+    async up(db) {
+      await db.schema
+        .createTable('visits')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('visit_number', 'text', (col) => col.notNull().unique())
+        .addColumn('patient_id', 'text', (col) => col.notNull().references('patients.id'))
+        .addColumn('visit_date', 'text', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('triage_category', 'text', (col) => col.notNull())
+        .addColumn('triage_rank', 'integer', (col) => col.notNull())
+        .addColumn('chief_complaint', 'text')
+        .addColumn('vitals', 'text', (col) => col.notNull())
+        .addColumn('diagnoses', 'text', (col) => col.notNull())
+        .addColumn('notes', 'text')
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .addColumn('completed_at', 'text')
+        .execute();
+      // One open visit per patient per day, enforced by the database as well as checked first.
+      await sql`create unique index visits_one_open_per_day on visits (patient_id, visit_date) where status not in ('completed', 'cancelled')`.execute(db);
+      await db.schema.createIndex('visits_patient').on('visits').columns(['patient_id', 'created_at']).execute();
+      await db.schema.createIndex('visits_date_queue').on('visits').columns(['visit_date', 'triage_rank', 'created_at']).execute();
+      await db.schema.createIndex('visits_created').on('visits').column('created_at').execute();
+    },
+  },
+  {
+    name: 'clinic_003_billing',
+    async up(db) {
+      await db.schema
+        .createTable('clinic_invoices')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('invoice_number', 'text', (col) => col.notNull().unique())
+        .addColumn('patient_id', 'text', (col) => col.notNull().references('patients.id'))
+        .addColumn('visit_id', 'text', (col) => col.references('visits.id'))
+        .addColumn('items', 'text', (col) => col.notNull())
+        .addColumn('subtotal', 'bigint', (col) => col.notNull())
+        .addColumn('vat', 'bigint', (col) => col.notNull())
+        .addColumn('discount', 'bigint', (col) => col.notNull())
+        .addColumn('total', 'bigint', (col) => col.notNull())
+        .addColumn('amount_paid', 'bigint', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('due_date', 'text', (col) => col.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .addCheckConstraint('clinic_invoices_paid_within_total', sql`amount_paid >= 0 and amount_paid <= total`)
+        .execute();
+      await db.schema.createIndex('clinic_invoices_patient').on('clinic_invoices').columns(['patient_id', 'created_at']).execute();
+      await db.schema.createIndex('clinic_invoices_created').on('clinic_invoices').column('created_at').execute();
+      await db.schema.createIndex('clinic_invoices_status').on('clinic_invoices').columns(['status', 'created_at']).execute();
+
+      await db.schema
+        .createTable('clinic_payments')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('invoice_id', 'text', (col) => col.notNull().references('clinic_invoices.id'))
+        .addColumn('amount', 'bigint', (col) => col.notNull())
+        .addColumn('method', 'text', (col) => col.notNull())
+        .addColumn('reference', 'text')
+        .addColumn('notes', 'text')
+        .addColumn('received_by', 'text')
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('clinic_payments_invoice').on('clinic_payments').columns(['invoice_id', 'created_at']).execute();
+      await db.schema.createIndex('clinic_payments_created').on('clinic_payments').column('created_at').execute();
+
+      await db.schema
+        .createTable('clinic_payment_keys')
+        .addColumn('user_id', 'text', (col) => col.notNull())
+        .addColumn('key', 'text', (col) => col.notNull())
+        .addColumn('request_hash', 'text', (col) => col.notNull())
+        .addColumn('payment_id', 'text', (col) => col.notNull())
+        .addColumn('response', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addPrimaryKeyConstraint('clinic_payment_keys_pk', ['user_id', 'key'])
+        .execute();
+    },
+  },
+  {
+    name: 'clinic_004_sha_claims',
+    async up(db) {
+      await db.schema
+        .createTable('sha_claims')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('claim_number', 'text', (col) => col.notNull().unique())
+        .addColumn('patient_id', 'text', (col) => col.notNull().references('patients.id'))
+        .addColumn('visit_id', 'text', (col) => col.references('visits.id'))
+        .addColumn('diagnoses', 'text', (col) => col.notNull())
+        .addColumn('items', 'text', (col) => col.notNull())
+        .addColumn('claim_amount', 'bigint', (col) => col.notNull())
+        .addColumn('status', 'text', (col) => col.notNull())
+        .addColumn('status_history', 'text', (col) => col.notNull())
+        .addColumn('rejection_reason', 'text')
+        .addColumn('approved_amount', 'bigint')
+        .addColumn('paid_amount', 'bigint')
+        .addColumn('notes', 'text')
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('sha_claims_created').on('sha_claims').column('created_at').execute();
+      await db.schema.createIndex('sha_claims_patient').on('sha_claims').columns(['patient_id', 'created_at']).execute();
+      await db.schema.createIndex('sha_claims_status').on('sha_claims').columns(['status', 'created_at']).execute();
+    },
+  },
+];

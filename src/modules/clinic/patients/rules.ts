@@ -1,0 +1,104 @@
+/** Patient rules: OP numbers, ages, duplicate identity and the words search matches. */
+
+export const formatOpNumber = (year: number, n: number): string => `OP-${year}-${String(n).padStart(3, '0')}`;
+
+/** Whole years between a `YYYY-MM-DD` birth date and `on` (a `YYYY-MM-DD` day). */
+export function ageOn(dateOfBirth: string | null, on: string): number | null {
+  if (!dateOfBirth) return null;
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
+  const [ty, tm, td] = on.split('-').map(Number) as [number, number, number];
+  let age = ty - by;
+  if (tm < bm || (tm === bm && td < bd)) age--;
+  return Math.max(0, age);
+}
+
+/** Letters without accents, lower case: "Njoroge", "NJORÓGE" and "njoroge" are one word. */
+export function foldText(text: string): string {
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/**
+ * The forms a Kenyan phone number is typed in: "0712 345 678", "+254712345678", "712345678".
+ * Returns the digit strings to index (empty when there are no digits).
+ */
+export function phoneForms(phone: string | null | undefined): string[] {
+  const digits = (phone ?? '').replace(/\D/g, '');
+  if (!digits) return [];
+  const local = localPhone(digits);
+  return [...new Set([digits, local, `0${local}`, `254${local}`])];
+}
+
+/** The number without its trunk prefix 0 or country code 254. */
+export function localPhone(phone: string): string {
+  const digits = phone.replace(/\D/g, '');
+  if (digits.startsWith('254') && digits.length > 9) return digits.slice(3);
+  if (digits.startsWith('0')) return digits.slice(1);
+  return digits;
+}
+
+const nameWords = (name: string | null | undefined): string[] =>
+  foldText(name ?? '')
+    .split(/[^\p{L}\p{N}'-]+/u)
+    .flatMap((word) => (word.includes('-') ? [word, ...word.split('-')] : [word]))
+    .map((word) => word.replace(/^['-]+|['-]+$/g, ''))
+    .filter(Boolean);
+
+const identifierForms = (value: string | null | undefined): string[] => {
+  const folded = foldText(value ?? '').replace(/\s+/g, '');
+  if (!folded) return [];
+  const alphanumeric = folded.replace(/[^\p{L}\p{N}]/gu, '');
+  return alphanumeric && alphanumeric !== folded ? [folded, alphanumeric] : [folded];
+};
+
+export interface SearchableFields {
+  op_number: string;
+  first_name: string;
+  last_name: string;
+  phone_number: string | null;
+  national_id: string | null;
+  insurance_number: string | null;
+}
+
+/** Every word a patient is found by (each matched by prefix). Bounded: names and ids are bounded. */
+export function searchTerms(patient: SearchableFields): string[] {
+  const terms = new Set<string>([
+    ...nameWords(patient.first_name),
+    ...nameWords(patient.last_name),
+    ...identifierForms(patient.op_number),
+    ...phoneForms(patient.phone_number),
+    ...identifierForms(patient.national_id),
+    ...identifierForms(patient.insurance_number),
+  ]);
+  return [...terms].filter((term) => term.length <= 100);
+}
+
+const PHONE_LIKE = /^\+?[\d\s().-]+$/;
+
+/**
+ * A search string -> the prefixes a patient must all match (at most 5). A phone-like word keeps
+ * only its digits, so "+254 712" finds "0712 345 678"; an OP number keeps its hyphens.
+ */
+export function searchPrefixes(search: string): string[] {
+  const trimmed = search.trim();
+  if (!trimmed) return [];
+  if (PHONE_LIKE.test(trimmed) && /\d/.test(trimmed)) return [trimmed.replace(/\D/g, '')];
+  const words = foldText(trimmed)
+    .split(/\s+/)
+    .map((word) => word.replace(/^['",.]+|['",.]+$/g, ''))
+    .filter(Boolean);
+  return [...new Set(words)].slice(0, 5);
+}
+
+/** The smallest string greater than every string starting with `prefix` (for `term < upper`). */
+export function prefixUpperBound(prefix: string): string {
+  const last = prefix.codePointAt(prefix.length - 1)!;
+  return prefix.slice(0, prefix.length - (last > 0xffff ? 2 : 1)) + String.fromCodePoint(last + 1);
+}
+
+/** The second duplicate rule: same names, date of birth and phone. Null when any is unknown. */
+export function identityKey(p: { first_name: string; last_name: string; date_of_birth: string | null; phone_number: string | null }): string | null {
+  // The local form (without 0 or 254) makes "0712..." and "+254712..." the same phone.
+  const local = localPhone(p.phone_number ?? '');
+  if (!p.date_of_birth || !local) return null;
+  return [foldText(p.first_name.trim()), foldText(p.last_name.trim()), p.date_of_birth, local].join('|');
+}
