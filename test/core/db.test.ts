@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { isUniqueViolation } from '../../src/core/db/errors.js';
+import { textMatches } from '../../src/core/db/search.js';
+import { nextSequenceValue } from '../../src/core/db/sequences.js';
+import { registerUser, startTestApp, type TestApp } from '../helpers/app.js';
+
+describe('database layer', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(() => t.close());
+
+  test('sequences: 30 concurrent transactions get 30 distinct, gapless numbers', async () => {
+    const numbers = await Promise.all(
+      Array.from({ length: 30 }, () => t.app.db.transaction().execute((trx) => nextSequenceValue(trx, 'test:concurrent'))),
+    );
+    assert.deepEqual([...numbers].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  test('sequences: a rolled-back transaction gives its number back; scopes are independent', async () => {
+    await assert.rejects(
+      t.app.db.transaction().execute(async (trx) => {
+        await nextSequenceValue(trx, 'test:rollback');
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
+    assert.equal(await t.app.db.transaction().execute((trx) => nextSequenceValue(trx, 'test:rollback')), 1);
+    assert.equal(await nextSequenceValue(t.app.db, 'test:other'), 1);
+  });
+
+  test('unique violations are recognised on this dialect', async () => {
+    const user = await registerUser(t.app);
+    const error = await t.app.db
+      .insertInto('users')
+      .values({ id: crypto.randomUUID(), email: user.email, role: 'user', is_active: true, password_hash: 'x', failed_logins: 0, created_at: '', updated_at: '' })
+      .execute()
+      .catch((caught: unknown) => caught);
+    assert.ok(isUniqueViolation(error));
+  });
+
+  test('textMatches is case-insensitive and matches % and _ literally', async () => {
+    await registerUser(t.app, { name: 'Percy 100% Sure_Thing' });
+    await registerUser(t.app, { name: 'Percy 1000 SureXThing' });
+    const names = async (term: string) =>
+      (await t.app.db.selectFrom('users').select('name').where(textMatches(['name'], term)).execute()).map((row) => row.name).sort();
+    assert.deepEqual(await names('percy'), ['Percy 100% Sure_Thing', 'Percy 1000 SureXThing']);
+    assert.deepEqual(await names('100%'), ['Percy 100% Sure_Thing']);
+    assert.deepEqual(await names('sure_thing'), ['Percy 100% Sure_Thing']);
+    assert.deepEqual(await names("'; drop table users; --"), []);
+  });
+
+  test('booleans and JSON text round-trip on this dialect', async () => {
+    const user = await registerUser(t.app);
+    await t.app.db.updateTable('users').set({ is_active: false }).where('id', '=', user.user.id).execute();
+    const row = await t.app.db.selectFrom('users').select('is_active').where('id', '=', user.user.id).executeTakeFirstOrThrow();
+    assert.equal(Boolean(row.is_active), false);
+    const document = { b: 1, a: [1.5, 'ü', null, { nested: true }] };
+    const back = await sql<{ value: string }>`select ${JSON.stringify(document)} as value`.execute(t.app.db);
+    assert.deepEqual(JSON.parse(back.rows[0]!.value), document);
+  });
+
+  test('counts come back as numbers on both dialects', async () => {
+    const row = await t.app.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    assert.equal(typeof row.n, 'number');
+  });
+});

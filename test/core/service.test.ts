@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
+
+describe('service routes', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(() => t.close());
+
+  test('GET /health reports status, version, modules and every dependency', async () => {
+    const { status, body } = await call(t.app, { method: 'GET', url: '/health' });
+    assert.equal(status, 200);
+    assert.equal(body.status, 'ok');
+    assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+    assert.equal(typeof body.uptime_s, 'number');
+    assert.match(body.version, /^\d+\.\d+\.\d+/);
+    assert.ok(Array.isArray(body.modules));
+    assert.equal(body.checks.database, 'ok');
+    assert.equal(body.checks.redis, process.env.REDIS_URL ? 'ok' : 'disabled');
+    assert.ok(['ok', 'down', 'disabled'].includes(body.checks.llm));
+  });
+
+  test('live and ready', async () => {
+    assert.deepEqual((await call(t.app, { method: 'GET', url: '/health/live' })).body, { status: 'alive' });
+    const ready = await call(t.app, { method: 'GET', url: '/health/ready' });
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.status, 'ready');
+  });
+
+  test('GET /metrics exposes request counts and latencies by route and status, event-loop lag and the DB pool', async () => {
+    const user = await registerUser(t.app);
+    await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers });
+    await call(t.app, { method: 'GET', url: '/api/auth/me' });
+    const { status, body, response } = await call(t.app, { method: 'GET', url: '/metrics' });
+    assert.equal(status, 200);
+    assert.match(String(response.headers['content-type']), /^text\/plain/);
+    assert.match(body, /http_requests_total\{method="GET",route="\/api\/auth\/me",status="200"\} 1/);
+    assert.match(body, /http_requests_total\{method="GET",route="\/api\/auth\/me",status="401"\} 1/);
+    assert.match(body, /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/auth\/me",status="200"\}/);
+    assert.match(body, /nodejs_eventloop_lag_seconds/);
+    assert.match(body, /db_pool_connections\{state="total"\}/);
+  });
+
+  test('GET /openapi.json documents every route with a response schema', async () => {
+    const { status, body } = await call(t.app, { method: 'GET', url: '/openapi.json' });
+    assert.equal(status, 200);
+    assert.match(body.openapi, /^3\./);
+    for (const path of ['/health', '/api/auth/register', '/api/auth/login', '/api/auth/me', '/api/auth/refresh', '/api/auth/logout', '/api/auth/password', '/api/admin/users', '/api/admin/users/{id}', '/api/admin/users/{id}/unlock']) {
+      assert.ok(body.paths[path], `${path} is documented`);
+    }
+    for (const [path, operations] of Object.entries(body.paths as Record<string, Record<string, { responses?: Record<string, unknown> }>>)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const responses = Object.keys(operation.responses ?? {});
+        assert.ok(responses.some((code) => /^2/.test(code)), `${method.toUpperCase()} ${path} has a success response schema`);
+      }
+    }
+    assert.ok(body.paths['/api/auth/register'].post.requestBody, 'request bodies are documented');
+  });
+
+  test('GET /docs serves the interactive reference', async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/docs' });
+    const page = response.statusCode === 302 ? await t.app.inject({ method: 'GET', url: String(response.headers.location) }) : response;
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /swagger/i);
+  });
+});
+
+describe('health when the database is down', () => {
+  test('503 with status degraded and database: down; live still answers', async () => {
+    const t = await startTestApp();
+    try {
+      await t.app.database.close();
+      const { status, body } = await call(t.app, { method: 'GET', url: '/health' });
+      assert.equal(status, 503);
+      assert.equal(body.status, 'degraded');
+      assert.equal(body.checks.database, 'down');
+      assert.equal((await call(t.app, { method: 'GET', url: '/health/ready' })).status, 503);
+      assert.equal((await call(t.app, { method: 'GET', url: '/health/live' })).status, 200);
+      const login = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: 'a@b.io', password: 'whatever1' } });
+      assert.equal(login.status, 503);
+      assert.equal(login.body.code, 'DATABASE_UNAVAILABLE');
+    } finally {
+      // The database is closed already; closing the app closes it again, which must not throw.
+      await t.close().catch(() => undefined);
+    }
+  });
+});
+
+describe('health when Redis is unreachable', () => {
+  test('the server keeps answering and /health says redis: down', async () => {
+    const t = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_PREFIX: 'down:' });
+    try {
+      const { status, body } = await call(t.app, { method: 'GET', url: '/health' });
+      assert.equal(status, 200);
+      assert.equal(body.status, 'ok');
+      assert.equal(body.checks.redis, 'down');
+      const user = await registerUser(t.app);
+      assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});
