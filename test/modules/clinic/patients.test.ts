@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { TestApp, TestUser } from '../../helpers/app.js';
+import { call, createPatient, createVisit, patientBody, staffUser, startClinic } from './helpers.js';
+
+describe('patients', () => {
+  let t: TestApp;
+  let app: FastifyInstance;
+  let admin: TestUser;
+  let desk: TestUser;
+  const year = new Date().getUTCFullYear();
+
+  const list = async (query: string) => {
+    const { status, body } = await call(app, { method: 'GET', url: `/api/patients?${query}`, headers: desk.headers });
+    assert.equal(status, 200, JSON.stringify(body));
+    return body as { patients: Array<Record<string, unknown> & { id: string }>; pagination: { limit: number; offset: number; total: number } };
+  };
+
+  before(async () => {
+    ({ t, app, admin } = await startClinic());
+    desk = await staffUser(app, admin, ['receptionist']);
+  });
+  after(() => t.close());
+
+  test('registration assigns OP-<year>-<n> and returns every field', async () => {
+    const { status, body } = await call(app, {
+      method: 'POST',
+      url: '/api/patients',
+      headers: desk.headers,
+      payload: patientBody({ first_name: 'Achieng', last_name: 'Odhiambo', date_of_birth: '2000-01-01', gender: 'female' }),
+    });
+    assert.equal(status, 201);
+    assert.equal(body.op_number, `OP-${year}-001`);
+    assert.equal(body.first_name, 'Achieng');
+    assert.equal(typeof body.age, 'number');
+    assert.ok(body.age >= 25);
+    for (const field of ['id', 'gender', 'phone_number', 'national_id', 'area', 'next_of_kin', 'next_of_kin_phone', 'insurance_type', 'insurance_number', 'created_at', 'updated_at']) {
+      assert.ok(field in body, field);
+    }
+    const second = await createPatient(app, desk);
+    assert.equal(second.op_number, `OP-${year}-002`);
+    const minimal = await call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: { first_name: 'Baraka', last_name: 'Mwangi', gender: 'male' } });
+    assert.equal(minimal.status, 201);
+    assert.equal(minimal.body.insurance_type, 'cash');
+    assert.equal(minimal.body.age, null);
+  });
+
+  test('bad input is 400 and registers nobody', async () => {
+    const before = (await list('limit=1')).pagination.total;
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ first_name: undefined }, 'first_name'],
+      [{ gender: 'unknown' }, 'gender'],
+      [{ date_of_birth: '1990-13-45' }, 'date_of_birth'],
+      [{ phone_number: 'call me' }, 'phone_number'],
+      [{ insurance_type: 'sha', insurance_number: null }, 'insurance_number'],
+      [{ blood_group: 'O+' }, 'blood_group'],
+      [{ first_name: 'x'.repeat(101) }, 'first_name'],
+    ];
+    for (const [fields, field] of cases) {
+      const { status, body } = await call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: patientBody(fields) });
+      assert.equal(status, 400, field);
+      assert.equal(body.code, 'VALIDATION_FAILED');
+      assert.ok(body.details.some((detail: { field: string }) => detail.field === field), `${field}: ${JSON.stringify(body.details)}`);
+    }
+    const malformed = await call(app, { method: 'POST', url: '/api/patients', headers: { ...desk.headers, 'content-type': 'application/json' }, payload: '{"first_name":' });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.code, 'INVALID_JSON');
+    assert.equal((await list('limit=1')).pagination.total, before);
+  });
+
+  test('20 concurrent registrations get 20 distinct, consecutive OP numbers', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: patientBody() })),
+    );
+    assert.deepEqual(results.map((r) => r.status), Array(20).fill(201));
+    const numbers = results.map((r) => Number(String(r.body.op_number).split('-')[2])).sort((a, b) => a - b);
+    assert.equal(new Set(numbers).size, 20);
+    assert.equal(numbers[19]! - numbers[0]!, 19);
+    for (const r of results) assert.match(r.body.op_number, new RegExp(`^OP-${year}-\\d{3,}$`));
+  });
+
+  test('duplicates: same national id, or same names + birth date + phone, is 409 with the existing id', async () => {
+    const original = await createPatient(app, desk, { first_name: 'Kipchoge', last_name: 'Keino', date_of_birth: '1985-02-03', phone_number: '0711222333', national_id: '22334455' });
+    const sameId = await call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: patientBody({ national_id: '22334455' }) });
+    assert.equal(sameId.status, 409);
+    assert.equal(sameId.body.code, 'DUPLICATE_PATIENT');
+    assert.equal(sameId.body.existing_id, original.id);
+    const samePerson = await call(app, {
+      method: 'POST',
+      url: '/api/patients',
+      headers: desk.headers,
+      payload: patientBody({ first_name: 'KIPCHOGE', last_name: 'keino', date_of_birth: '1985-02-03', phone_number: '+254 711 222 333', national_id: null }),
+    });
+    assert.equal(samePerson.status, 409);
+    assert.equal(samePerson.body.existing_id, original.id);
+    // A namesake born another day is someone else.
+    const namesake = await call(app, {
+      method: 'POST',
+      url: '/api/patients',
+      headers: desk.headers,
+      payload: patientBody({ first_name: 'Kipchoge', last_name: 'Keino', date_of_birth: '1986-02-03', phone_number: '0711222333', national_id: null }),
+    });
+    assert.equal(namesake.status, 201);
+  });
+
+  test('concurrent registrations of one person: one is created, the rest get 409 with its id', async () => {
+    const body = patientBody({ national_id: '99887766' });
+    const results = await Promise.all(Array.from({ length: 8 }, () => call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: body })));
+    const created = results.filter((r) => r.status === 201);
+    assert.equal(created.length, 1);
+    for (const r of results.filter((r) => r.status !== 201)) {
+      assert.equal(r.status, 409);
+      assert.equal(r.body.existing_id, created[0]!.body.id);
+    }
+  });
+
+  test('one patient with the last 5 visits; the read is audited', async () => {
+    const patient = await createPatient(app, desk);
+    const nurse = await staffUser(app, admin, ['nurse']);
+    // Visits of other days are written directly: one open visit per day is the rule.
+    for (let day = 1; day <= 6; day++) {
+      const date = `2026-01-0${day}`;
+      await app.db
+        .withTables<import('../../../src/modules/clinic/tables.js').ClinicTables>()
+        .insertInto('visits')
+        .values({
+          id: randomUUID(),
+          visit_number: `VIS-TEST-${patient.id}-${day}`,
+          patient_id: patient.id,
+          visit_date: date,
+          status: 'completed',
+          triage_category: 'normal',
+          triage_rank: 2,
+          chief_complaint: `day ${day}`,
+          vitals: '{}',
+          diagnoses: '[]',
+          notes: null,
+          created_by: null,
+          created_at: `${date}T08:00:00.000Z`,
+          updated_at: `${date}T08:00:00.000Z`,
+          completed_at: `${date}T09:00:00.000Z`,
+        })
+        .execute();
+    }
+    const today = await createVisit(app, nurse, patient.id);
+    const { status, body } = await call(app, { method: 'GET', url: `/api/patients/${patient.id}`, headers: nurse.headers });
+    assert.equal(status, 200);
+    assert.equal(body.patient.id, patient.id);
+    assert.equal(body.recent_visits.length, 5);
+    assert.equal(body.recent_visits[0].id, today.id);
+    assert.equal(body.recent_visits[1].chief_complaint, 'day 6');
+    assert.equal(body.recent_visits[4].chief_complaint, 'day 3');
+    assert.equal(body.recent_visits[1].vitals.temperature_c, null);
+
+    const audit = await call(app, { method: 'GET', url: `/api/audit?resource=patient&action=read&user_id=${nurse.user.id}`, headers: admin.headers });
+    assert.equal(audit.body.pagination.total, 1);
+    assert.equal(audit.body.entries[0].resource_id, patient.id);
+  });
+
+  test('unknown or malformed ids', async () => {
+    assert.equal((await call(app, { method: 'GET', url: `/api/patients/${randomUUID()}`, headers: desk.headers })).status, 404);
+    assert.equal((await call(app, { method: 'GET', url: '/api/patients/not-a-uuid', headers: desk.headers })).status, 400);
+    assert.equal((await call(app, { method: 'PUT', url: `/api/patients/${randomUUID()}`, headers: desk.headers, payload: { area: 'Kisumu' } })).status, 404);
+    assert.equal((await call(app, { method: 'DELETE', url: `/api/patients/${randomUUID()}`, headers: admin.headers })).status, 404);
+  });
+
+  test('edits are partial, re-check the rules and are audited', async () => {
+    const patient = await createPatient(app, desk, { area: 'Kibera', insurance_type: 'cash', insurance_number: null });
+    const other = await createPatient(app, desk);
+    const updated = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { area: 'Kisumu', phone_number: '0799000111' } });
+    assert.equal(updated.status, 200);
+    assert.equal(updated.body.area, 'Kisumu');
+    assert.equal(updated.body.first_name, patient.first_name);
+    assert.equal(updated.body.op_number, patient.op_number);
+    assert.ok(updated.body.updated_at >= patient.updated_at);
+
+    const sha = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { insurance_type: 'sha' } });
+    assert.equal(sha.status, 400);
+    const dup = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { national_id: other.national_id } });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.existing_id, other.id);
+    assert.equal((await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: {} })).status, 400);
+    assert.equal((await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { op_number: 'OP-1999-001' } })).status, 400);
+
+    const found = await list('search=0799000111');
+    assert.deepEqual(found.patients.map((p) => p.id), [patient.id]);
+    const audit = await call(app, { method: 'GET', url: `/api/audit?resource=patient&action=update`, headers: admin.headers });
+    assert.equal(audit.body.entries[0].resource_id, patient.id);
+    assert.deepEqual(audit.body.entries[0].details.fields, ['area', 'phone_number']);
+  });
+
+  test('archiving keeps the record but removes it from lists, search and reads', async () => {
+    const patient = await createPatient(app, desk, { last_name: 'Archivable', national_id: '55500011' });
+    const visit = await createVisit(app, admin, patient.id);
+    const archived = await call(app, { method: 'DELETE', url: `/api/patients/${patient.id}`, headers: admin.headers });
+    assert.equal(archived.status, 200);
+    assert.equal((await call(app, { method: 'GET', url: `/api/patients/${patient.id}`, headers: desk.headers })).status, 404);
+    assert.equal((await list('search=archivable')).pagination.total, 0);
+    assert.ok(!(await list('limit=200')).patients.some((p) => p.id === patient.id));
+    assert.equal((await call(app, { method: 'DELETE', url: `/api/patients/${patient.id}`, headers: admin.headers })).status, 404);
+    // The medical record is still there: the visit and the patient row.
+    const kept = await call(app, { method: 'GET', url: `/api/visits/${visit.id}`, headers: admin.headers });
+    assert.equal(kept.status, 200);
+    assert.equal(kept.body.patient.id, patient.id);
+    const audit = await call(app, { method: 'GET', url: `/api/audit?resource=patient&action=delete`, headers: admin.headers });
+    assert.equal(audit.body.entries[0].resource_id, patient.id);
+    // An archived record no longer blocks registering that national id.
+    assert.equal((await call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: patientBody({ national_id: '55500011' }) })).status, 201);
+  });
+
+  test('search matches names, phone in any form, OP number, national id and insurance number', async () => {
+    const p = await createPatient(app, desk, {
+      first_name: 'Nyokabi',
+      last_name: 'Wambui-Gathoni',
+      phone_number: '0733444555',
+      national_id: '31415926',
+      insurance_number: 'SHA-777-888',
+      gender: 'female',
+      insurance_type: 'sha',
+      area: 'Nyeri',
+    });
+    const only = (body: Awaited<ReturnType<typeof list>>) => body.patients.map((patient) => patient.id);
+    for (const term of ['nyokabi', 'NYOK', 'wambui', 'gathoni', 'nyokabi wamb', '0733444555', '+254733444555', '733444', p.op_number, p.op_number.toLowerCase(), '31415926', '3141', 'SHA-777-888', 'sha777']) {
+      assert.deepEqual(only(await list(`search=${encodeURIComponent(term)}`)), [p.id], term);
+    }
+    assert.equal((await list('search=nyokabi%20kamau')).pagination.total, 0);
+    assert.equal((await list('search=zzzz')).pagination.total, 0);
+    assert.deepEqual(only(await list('search=nyokabi&gender=female&insurance_type=sha&area=Nyeri')), [p.id]);
+    assert.equal((await list('search=nyokabi&gender=male')).pagination.total, 0);
+    assert.equal((await list('search=nyokabi&insurance_type=cash')).pagination.total, 0);
+    // Wildcards are text, not patterns.
+    assert.equal((await list('search=%25')).pagination.total, 0);
+  });
+
+  test('lists are paginated with a total, newest first, limit at most 200', async () => {
+    const all = await list('limit=200');
+    const page = await list('limit=3&offset=2');
+    assert.equal(page.pagination.total, all.pagination.total);
+    assert.deepEqual(page.pagination, { limit: 3, offset: 2, total: all.pagination.total });
+    assert.deepEqual(page.patients.map((p) => p.id), all.patients.slice(2, 5).map((p) => p.id));
+    assert.ok(String(all.patients[0]!.created_at) >= String(all.patients[1]!.created_at));
+    assert.equal((await list('')).pagination.limit, 50);
+    const many = await call(app, { method: 'GET', url: '/api/patients?limit=201', headers: desk.headers });
+    assert.equal(many.status, 400);
+    const kamau = await list('search=kamau&limit=5');
+    assert.ok(kamau.pagination.total > 5);
+    assert.equal(kamau.patients.length, 5);
+  });
+});
