@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Gauge } from 'prom-client';
 import { IdParams } from '../../../core/http/schemas.js';
 import { findMembership, READ } from '../access.js';
 import type { ModuleContext } from '../context.js';
@@ -23,6 +24,15 @@ export async function liveRoutes(fastify: FastifyInstance, { db, heartbeatMs }: 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   /** The close function of every open stream, so shutting down ends them instead of waiting on them. */
   const open = new Set<() => void>();
+
+  new Gauge({
+    name: 'investigation_event_streams',
+    help: 'Open live event streams of investigations on this instance',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(open.size);
+    },
+  });
 
   app.addHook('preClose', async () => {
     for (const close of [...open]) close();
