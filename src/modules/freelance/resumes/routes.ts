@@ -6,7 +6,7 @@ import { IdParams, MessageBody } from '../../../core/http/schemas.js';
 import type { FreelanceTables } from '../tables.js';
 import { scoreResume } from './ats.js';
 import * as repo from './repo.js';
-import { AtsBody, AtsResult, CreateResumeBody, Resume, RESUME_TEMPLATES, ResumeListQuery, ResumeTemplate, TITLE_MAX, UpdateResumeBody } from './schema.js';
+import { AtsBody, AtsResult, CreateResumeBody, Resume, type RESUME_TEMPLATES, ResumeListQuery, ResumeTemplate, TITLE_MAX, UpdateResumeBody } from './schema.js';
 
 const tags = ['freelance: resumes'];
 
