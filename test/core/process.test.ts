@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import type { AppModule } from '../../src/core/module.js';
+import { startTestApp, TEST_JWT_SECRET } from '../helpers/app.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** The real entry point, as `npm start` runs it, on an embedded database. */
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'ub-proc-'));
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ...env,
+  };
+  delete childEnv.DATABASE_URL;
+  delete childEnv.REDIS_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+    const answered = await fetch(`${url}/health`).then((response) => response.ok, () => false);
+    if (answered) return { child, url, output: () => output, exited };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not answer within 60 s:\n${output}`);
+}
+
+describe('process', () => {
+  test('npm start’s entry point serves /health on SQLite and exits 0 on SIGTERM with the database closed cleanly', async () => {
+    const server = await startServer({});
+    const health = await (await fetch(`${server.url}/health`)).json();
+    assert.equal(health.status, 'ok');
+    assert.equal(health.checks.database, 'ok');
+    const register = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'proc@example.com', password: 'process password' }),
+    });
+    assert.equal(register.status, 201);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    assert.match(server.output(), /shut down cleanly/);
+  });
+
+  test('WORKERS=2 runs two processes on one port and stops them all on SIGTERM', async () => {
+    const server = await startServer({ WORKERS: '2' });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => fetch(`${server.url}/health`)));
+    assert.ok(responses.every((response) => response.status === 200));
+    const deadline = Date.now() + 30_000;
+    while ((server.output().match(/server ready/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const pids = new Set([...server.output().matchAll(/"pid":(\d+)[^\n]*server ready/g)].map((match) => match[1]));
+    assert.equal(pids.size, 2, server.output());
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    for (const pid of pids) assert.throws(() => process.kill(Number(pid), 0), 'worker has exited');
+  });
+});
+
+describe('graceful drain', () => {
+  const slowModule: AppModule = {
+    name: 'slow',
+    migrations: [],
+    async plugin(app) {
+      app.get('/test/slow', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        return { finished: true };
+      });
+    },
+  };
+
+  test('closing lets an in-flight request finish, refuses new ones, then closes the database', async () => {
+    const t = await startTestApp({}, { modules: [slowModule] });
+    const url = await t.listen();
+    const inFlight = fetch(`${url}/test/slow`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const closing = t.app.close();
+    const late = await fetch(`${url}/health`).then((response) => response.status, () => 'refused');
+    assert.ok(late === 'refused' || late === 503, `a request after close began got ${late}`);
+    const response = await inFlight;
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { finished: true });
+    await closing;
+    await assert.rejects(t.app.db.selectFrom('users').select('id').execute());
+    await t.close();
+  });
+});
+
+describe('SQLite files after a clean stop', () => {
+  test('the WAL is checkpointed on close', async () => {
+    // Always the embedded database, whatever TEST_DATABASE_URL says: this is about SQLite's files.
+    const t = await startTestApp({ DATABASE_URL: '' });
+    assert.equal(t.app.database.dialect, 'sqlite');
+    const dataDir = t.config.dataDir;
+    await t.app.close();
+    const wal = path.join(dataDir, 'app.db-wal');
+    assert.ok(!existsSync(wal) || statSync(wal).size === 0, 'no un-checkpointed WAL left behind');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
