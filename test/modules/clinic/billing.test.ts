@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import type { ClinicTables } from '../../../src/modules/clinic/tables.js';
 import type { TestApp, TestUser } from '../../helpers/app.js';
 import { call, createPatient, createVisit, staffUser, startClinic } from './helpers.js';
 
@@ -175,7 +176,7 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     const { status, body } = await call(app, { method: 'GET', url: `/api/financial/reports?from=${today}&to=${today}`, headers: manager.headers });
     assert.equal(status, 200);
     const payments = await app.db
-      .withTables<import('../../../src/modules/clinic/tables.js').ClinicTables>()
+      .withTables<ClinicTables>()
       .selectFrom('clinic_payments')
       .select(['amount', 'method'])
       .execute();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import type { ClinicTables } from '../../../src/modules/clinic/tables.js';
 import type { TestApp, TestUser } from '../../helpers/app.js';
 import { call, createPatient, createVisit, patientBody, staffUser, startClinic } from './helpers.js';
 
@@ -123,7 +124,7 @@ describe('patients', () => {
     for (let day = 1; day <= 6; day++) {
       const date = `2026-01-0${day}`;
       await app.db
-        .withTables<import('../../../src/modules/clinic/tables.js').ClinicTables>()
+        .withTables<ClinicTables>()
         .insertInto('visits')
         .values({
           id: randomUUID(),
@@ -174,7 +175,7 @@ describe('patients', () => {
     assert.equal(updated.body.area, 'Kisumu');
     assert.equal(updated.body.first_name, patient.first_name);
     assert.equal(updated.body.op_number, patient.op_number);
-    assert.ok(updated.body.updated_at >= patient.updated_at);
+    assert.ok(updated.body.updated_at >= String(patient.updated_at));
 
     const sha = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { insurance_type: 'sha' } });
     assert.equal(sha.status, 400);
