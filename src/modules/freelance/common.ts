@@ -1,7 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import { Type, type TSchema } from 'typebox';
 import type { CoreTables } from '../../core/db/tables.js';
-import { invalidReference } from '../../core/http/errors.js';
+import { isForeignKeyViolation } from '../../core/db/errors.js';
+import { AppError, invalidReference } from '../../core/http/errors.js';
 import { Nullable, PagingQuery, Timestamp, Uuid } from '../../core/http/schemas.js';
 import type { FreelanceTables } from './tables.js';
 
@@ -47,3 +48,16 @@ export async function assertOwnReference(db: FreelanceDb, table: ReferenceTable,
 
 /** Today's date in UTC as `YYYY-MM-DD`, the form every date column holds. */
 export const todayUtc = (at: Date = new Date()): string => at.toISOString().slice(0, 10);
+
+/**
+ * Runs a write whose references were checked just before: if one of them was deleted in between,
+ * the foreign key refuses the write, and the caller gets the same 400 the check would have given.
+ */
+export async function referencesStillExist<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (isForeignKeyViolation(error)) throw new AppError(400, 'INVALID_REFERENCE', 'A referenced object no longer exists');
+    throw error;
+  }
+}

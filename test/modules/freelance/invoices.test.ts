@@ -317,6 +317,27 @@ describe('freelance invoices', () => {
     assert.equal(invoice.total, 1784.56); // 1500 + 234.56 + 100 - 50
     assert.ok(text.includes('USD 1,784.56'), text);
     for (const expected of ['Acme', 'Consulting, March', 'Net 30', 'Thank you for your business', invoice.due_date]) assert.ok(text.includes(expected), expected);
+    assert.equal(pdf.toString('latin1').match(/\/Type \/Page\b/g)?.length, 1, 'one page');
+  });
+
+  it('documents every freelance route in /openapi.json', async () => {
+    const spec = (await test.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const expected = [
+      'get /api/clients', 'post /api/clients', 'get /api/clients/{id}', 'put /api/clients/{id}', 'delete /api/clients/{id}', 'get /api/clients/{id}/stats',
+      'get /api/projects', 'post /api/projects', 'get /api/projects/{id}', 'put /api/projects/{id}', 'delete /api/projects/{id}',
+      'get /api/time-tracking', 'post /api/time-tracking', 'get /api/time-tracking/active', 'get /api/time-tracking/summary', 'post /api/time-tracking/invoice',
+      'get /api/time-tracking/{id}', 'put /api/time-tracking/{id}', 'delete /api/time-tracking/{id}', 'post /api/time-tracking/{id}/stop',
+      'get /api/invoices', 'post /api/invoices', 'get /api/invoices/summary', 'get /api/invoices/{id}', 'put /api/invoices/{id}', 'delete /api/invoices/{id}',
+      'patch /api/invoices/{id}/status', 'post /api/invoices/{id}/duplicate', 'get /api/invoices/{id}/pdf',
+      'get /api/contracts', 'post /api/contracts', 'get /api/contracts/templates', 'get /api/contracts/{id}', 'put /api/contracts/{id}', 'delete /api/contracts/{id}',
+      'post /api/contracts/{id}/duplicate',
+      'get /api/resumes', 'post /api/resumes', 'get /api/resumes/templates', 'get /api/resumes/{id}', 'put /api/resumes/{id}', 'delete /api/resumes/{id}',
+      'post /api/resumes/{id}/duplicate', 'post /api/resumes/{id}/ats-score',
+    ];
+    const documented = Object.entries(spec.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method} ${path}`));
+    for (const route of expected) assert.ok(documented.includes(route), route);
+    const freelance = documented.filter((route) => /\/api\/(clients|projects|time-tracking|invoices|contracts|resumes)/.test(route));
+    assert.equal(freelance.length, expected.length, freelance.filter((route) => !expected.includes(route)).join(', '));
   });
 
   it("hides another user's invoice: 404 on every route", async () => {

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
-import { assertOwnReference } from '../common.js';
+import { assertOwnReference, referencesStillExist } from '../common.js';
 import { optionalCents } from '../money.js';
 import type { FreelanceTables } from '../tables.js';
 import * as repo from './repo.js';
@@ -37,20 +37,22 @@ export async function contractRoutes(fastify: FastifyInstance): Promise<void> {
     const body = request.body;
     await assertOwnReference(db, 'freelance_clients', request.user.id, body.client_id, 'client_id');
     const status = body.status ?? 'draft';
-    const contract = await repo.insertContract(db, request.user.id, {
-      title: body.title,
-      client_id: body.client_id ?? null,
-      type: body.type ?? 'freelance',
-      status,
-      content: body.content ?? null,
-      parties: JSON.stringify(repo.normaliseParties(body.parties ?? [])),
-      deliverables: JSON.stringify(body.deliverables ?? []),
-      start_date: body.start_date ?? null,
-      end_date: body.end_date ?? null,
-      value: optionalCents(body.value, 'value') ?? null,
-      currency: body.currency ?? 'USD',
-      signed_date: body.signed_date ? new Date(body.signed_date).toISOString() : isSignedStatus(status) ? new Date().toISOString() : null,
-    });
+    const contract = await referencesStillExist(
+      repo.insertContract(db, request.user.id, {
+        title: body.title,
+        client_id: body.client_id ?? null,
+        type: body.type ?? 'freelance',
+        status,
+        content: body.content ?? null,
+        parties: JSON.stringify(repo.normaliseParties(body.parties ?? [])),
+        deliverables: JSON.stringify(body.deliverables ?? []),
+        start_date: body.start_date ?? null,
+        end_date: body.end_date ?? null,
+        value: optionalCents(body.value, 'value') ?? null,
+        currency: body.currency ?? 'USD',
+        signed_date: body.signed_date ? new Date(body.signed_date).toISOString() : isSignedStatus(status) ? new Date().toISOString() : null,
+      }),
+    );
     return reply.code(201).send(contract);
   });
 

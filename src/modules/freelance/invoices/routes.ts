@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
-import { assertOwnReference, todayUtc } from '../common.js';
+import { assertOwnReference, referencesStillExist, todayUtc } from '../common.js';
 import { centsOf } from '../money.js';
 import type { FreelanceTables } from '../tables.js';
 import { renderInvoicePdf } from './pdf.js';
@@ -33,7 +33,7 @@ export async function invoiceRoutes(fastify: FastifyInstance): Promise<void> {
    * status equal to the current one is just the client echoing it back.
    */
   async function changeInvoice(userId: string, id: string, body: UpdateInvoiceBody, statusOnly: boolean): Promise<Invoice> {
-    return db.transaction().execute(async (trx) => {
+    const change = db.transaction().execute(async (trx) => {
       const row = await repo.findInvoiceRow(trx, userId, id);
       if (!row) throw notFound('Invoice');
       const stored = row.status as InvoiceStatus;
@@ -73,6 +73,7 @@ export async function invoiceRoutes(fastify: FastifyInstance): Promise<void> {
       await repo.updateInvoice(trx, userId, id, stored, changes);
       return repo.mustFindInvoice(trx, userId, id);
     });
+    return referencesStillExist(change);
   }
 
   app.get(
@@ -99,7 +100,7 @@ export async function invoiceRoutes(fastify: FastifyInstance): Promise<void> {
       const body = request.body;
       const userId = request.user.id;
       const amounts = computeInvoiceAmounts(body.items ?? [], body.tax ?? 0, body.discount ?? 0);
-      const invoice = await db.transaction().execute(async (trx) => {
+      const create = db.transaction().execute(async (trx) => {
         await assertOwnReference(trx, 'freelance_clients', userId, body.client_id, 'client_id');
         const id = await repo.insertInvoice(trx, userId, {
           client_id: body.client_id,
@@ -112,7 +113,7 @@ export async function invoiceRoutes(fastify: FastifyInstance): Promise<void> {
         });
         return repo.mustFindInvoice(trx, userId, id);
       });
-      return reply.code(201).send(invoice);
+      return reply.code(201).send(await referencesStillExist(create));
     },
   );
 

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
-import { assertOwnReference } from '../common.js';
+import { assertOwnReference, referencesStillExist } from '../common.js';
 import type { FreelanceTables } from '../tables.js';
 import * as repo from './repo.js';
 import { CreateProjectBody, Project, ProjectListQuery, UpdateProjectBody } from './schema.js';
@@ -23,7 +23,7 @@ export async function projectRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post('/api/projects', { schema: { tags, summary: 'Add a project', body: CreateProjectBody, response: { 201: Project } } }, async (request, reply) => {
     await assertOwnReference(db, 'freelance_clients', request.user.id, request.body.client_id, 'client_id');
-    return reply.code(201).send(await repo.insertProject(db, request.user.id, request.body));
+    return reply.code(201).send(await referencesStillExist(repo.insertProject(db, request.user.id, request.body)));
   });
 
   app.get('/api/projects/:id', { schema: { tags, summary: 'One project', params: IdParams, response: { 200: Project } } }, async (request) => {
@@ -39,7 +39,7 @@ export async function projectRoutes(fastify: FastifyInstance): Promise<void> {
       const userId = request.user.id;
       if (!(await repo.findProject(db, userId, request.params.id))) throw notFound('Project');
       await assertOwnReference(db, 'freelance_clients', userId, request.body.client_id, 'client_id');
-      const project = await repo.updateProject(db, userId, request.params.id, request.body);
+      const project = await referencesStillExist(repo.updateProject(db, userId, request.params.id, request.body));
       if (!project) throw notFound('Project');
       return project;
     },

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { AppError, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody, Nullable } from '../../../core/http/schemas.js';
-import { assertOwnReference, todayUtc } from '../common.js';
+import { assertOwnReference, referencesStillExist, todayUtc } from '../common.js';
 import * as invoiceRepo from '../invoices/repo.js';
 import { totalsOfStoredItems } from '../invoices/rules.js';
 import { Invoice } from '../invoices/schema.js';
@@ -75,16 +75,18 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       const startTime = body.start_time ? normaliseTime(body.start_time) : new Date().toISOString();
       const endTime = body.end_time ? normaliseTime(body.end_time) : body.duration !== undefined ? endAfter(startTime, body.duration) : null;
       try {
-        const entry = await repo.insertEntry(db, userId, {
-          description: body.description,
-          project_id: body.project_id ?? null,
-          client_id: body.client_id !== undefined ? body.client_id : (project?.client_id ?? null),
-          start_time: startTime,
-          end_time: endTime,
-          duration: endTime ? durationSeconds(startTime, endTime) : null,
-          hourly_rate: body.hourly_rate !== undefined ? (optionalCents(body.hourly_rate, 'hourly_rate') ?? null) : (project?.hourly_rate ?? null),
-          is_billable: body.is_billable ?? true,
-        });
+        const entry = await referencesStillExist(
+          repo.insertEntry(db, userId, {
+            description: body.description,
+            project_id: body.project_id ?? null,
+            client_id: body.client_id !== undefined ? body.client_id : (project?.client_id ?? null),
+            start_time: startTime,
+            end_time: endTime,
+            duration: endTime ? durationSeconds(startTime, endTime) : null,
+            hourly_rate: body.hourly_rate !== undefined ? (optionalCents(body.hourly_rate, 'hourly_rate') ?? null) : (project?.hourly_rate ?? null),
+            is_billable: body.is_billable ?? true,
+          }),
+        );
         return reply.code(201).send(entry);
       } catch (error) {
         // The partial unique index on running entries: two starts racing, or a timer already running.
@@ -174,16 +176,18 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       await assertOwnReference(db, 'freelance_clients', userId, body.client_id, 'client_id');
       const startTime = body.start_time ? normaliseTime(body.start_time) : row.start_time;
       const endTime = body.end_time ? normaliseTime(body.end_time) : body.duration !== undefined ? endAfter(startTime, body.duration) : row.end_time;
-      const entry = await repo.updateEntry(db, userId, row.id, {
-        description: body.description,
-        project_id: body.project_id,
-        client_id: body.client_id,
-        hourly_rate: optionalCents(body.hourly_rate, 'hourly_rate'),
-        is_billable: body.is_billable,
-        start_time: startTime,
-        end_time: endTime,
-        duration: endTime === null ? null : durationSeconds(startTime, endTime),
-      });
+      const entry = await referencesStillExist(
+        repo.updateEntry(db, userId, row.id, {
+          description: body.description,
+          project_id: body.project_id,
+          client_id: body.client_id,
+          hourly_rate: optionalCents(body.hourly_rate, 'hourly_rate'),
+          is_billable: body.is_billable,
+          start_time: startTime,
+          end_time: endTime,
+          duration: endTime === null ? null : durationSeconds(startTime, endTime),
+        }),
+      );
       if (!entry) throw entryBilled(); // billed (or deleted) since it was read
       return entry;
     },
