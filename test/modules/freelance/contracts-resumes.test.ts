@@ -110,6 +110,34 @@ describe('freelance contracts and resumes', () => {
       assert.equal((await alice.get(`/api/contracts/${draft.id}`)).body.status, 'draft');
     });
 
+    it('answers 409 for every move the contract machine forbids, from every status', async () => {
+      const reach: Record<string, string[]> = {
+        draft: [],
+        sent: ['sent'],
+        signed: ['signed'],
+        active: ['signed', 'active'],
+        completed: ['signed', 'completed'],
+        terminated: ['sent', 'terminated'],
+      };
+      const allowed: Record<string, string[]> = {
+        draft: ['draft', 'sent', 'signed'], // the same status is no move and is accepted
+        sent: ['sent', 'draft', 'signed', 'terminated'],
+        signed: ['signed', 'active', 'completed', 'terminated'],
+        active: ['active', 'completed', 'terminated'],
+        completed: ['completed'],
+        terminated: ['terminated'],
+      };
+      for (const [from, path] of Object.entries(reach)) {
+        const { body: contract } = await alice.post('/api/contracts', { title: `from ${from}` });
+        for (const status of path) assert.equal((await alice.put(`/api/contracts/${contract.id}`, { status })).status, 200, `${from}: ${status}`);
+        for (const to of Object.keys(reach).filter((status) => !allowed[from]!.includes(status))) {
+          const response = await alice.put(`/api/contracts/${contract.id}`, { status: to });
+          assert.deepEqual([response.status, response.body.code], [409, 'INVALID_STATUS_TRANSITION'], `${from} -> ${to}`);
+        }
+        assert.equal((await alice.get(`/api/contracts/${contract.id}`)).body.status, from);
+      }
+    });
+
     it('duplicates as a draft titled "(Copy)", lists with filters, deletes', async () => {
       const carol = await asNewUser(test.app);
       const { body: original } = await carol.post('/api/contracts', { title: 'Consulting', type: 'consulting', ...nested, value: 100 });
