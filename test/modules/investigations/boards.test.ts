@@ -304,3 +304,35 @@ describe('members', () => {
     assert.equal(stale.body.members.find((m: { id: string }) => m.id === board.users.viewer.user.id).online, false);
   });
 });
+
+test('every route is in /openapi.json with a response schema', async () => {
+  const { body } = await call(t.app, { method: 'GET', url: '/openapi.json' });
+  const expected: Record<string, string[]> = {
+    '/api/investigations': ['get', 'post'],
+    '/api/investigations/join': ['post'],
+    '/api/investigations/{id}': ['delete', 'get', 'put'],
+    '/api/investigations/{id}/members': ['get'],
+    '/api/investigations/{id}/members/{user_id}': ['delete', 'put'],
+    '/api/investigations/{id}/presence': ['get', 'post'],
+    '/api/investigations/{id}/entities': ['get', 'post'],
+    '/api/investigations/{id}/entities/{entity_id}': ['delete', 'get', 'put'],
+    '/api/investigations/{id}/entities/{entity_id}/links': ['get'],
+    '/api/investigations/{id}/entities/{entity_id}/photo': ['delete', 'get', 'post'],
+    '/api/investigations/{id}/entities/{entity_id}/comments': ['get', 'post'],
+    '/api/investigations/{id}/entities/{entity_id}/attachments': ['get', 'post'],
+    '/api/investigations/{id}/links': ['get', 'post'],
+    '/api/investigations/{id}/links/{link_id}': ['delete'],
+    '/api/investigations/{id}/tags': ['get', 'post'],
+    '/api/investigations/{id}/tags/{tag_id}': ['delete', 'put'],
+    '/api/investigations/{id}/comments/{comment_id}': ['delete', 'put'],
+    '/api/investigations/{id}/attachments/{attachment_id}': ['delete', 'get'],
+    '/api/investigations/{id}/events': ['get'],
+  };
+  for (const [path, methods] of Object.entries(expected)) {
+    assert.deepEqual(Object.keys(body.paths[path] ?? {}).sort(), methods, path);
+    for (const method of methods) {
+      const responses = Object.keys(body.paths[path][method].responses);
+      assert.ok(responses.some((status) => status.startsWith('2')), `${method} ${path} has a success response schema`);
+    }
+  }
+});
