@@ -1,15 +1,15 @@
 import { Type, type Static } from 'typebox';
 import { Nullable } from '../../../core/http/schemas.js';
-import { ListPaging, OptionalText, OwnedFields, Text } from '../common.js';
+import { ListPaging, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 
 export const Client = Type.Object({
   ...OwnedFields,
   name: Type.String(),
-  email: Nullable(Type.String()),
-  phone: Nullable(Type.String()),
-  company: Nullable(Type.String()),
-  address: Nullable(Type.String()),
-  notes: Nullable(Type.String()),
+  email: OrNull(Type.String()),
+  phone: OrNull(Type.String()),
+  company: OrNull(Type.String()),
+  address: OrNull(Type.String()),
+  notes: OrNull(Type.String()),
 });
 export type Client = Static<typeof Client>;
 

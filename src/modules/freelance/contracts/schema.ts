@@ -1,29 +1,29 @@
 import { Type, type Static } from 'typebox';
 import { DateOnly, Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OwnedFields, Text } from '../common.js';
+import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 import { CONTRACT_STATUSES, CONTRACT_TYPES } from './rules.js';
 
 export const ContractType = Type.Enum(CONTRACT_TYPES);
 export const ContractStatus = Type.Enum(CONTRACT_STATUSES);
 export const TITLE_MAX = 200;
 
-export const Party = Type.Object({ name: Type.String(), role: Nullable(Type.String()), email: Nullable(Type.String()) });
+export const Party = Type.Object({ name: Type.String(), role: OrNull(Type.String()), email: OrNull(Type.String()) });
 export type Party = Static<typeof Party>;
 
 export const Contract = Type.Object({
   ...OwnedFields,
   title: Type.String(),
-  client_id: Nullable(Uuid),
+  client_id: OrNull(Uuid),
   type: ContractType,
   status: ContractStatus,
-  content: Nullable(Type.String()),
+  content: OrNull(Type.String()),
   parties: Type.Array(Party),
   deliverables: Type.Array(Type.String()),
-  start_date: Nullable(DateOnly),
-  end_date: Nullable(DateOnly),
-  value: Nullable(MoneyOutput),
+  start_date: OrNull(DateOnly),
+  end_date: OrNull(DateOnly),
+  value: OrNull(MoneyOutput),
   currency: Type.String(),
-  signed_date: Nullable(Timestamp),
+  signed_date: OrNull(Timestamp),
 });
 export type Contract = Static<typeof Contract>;
 

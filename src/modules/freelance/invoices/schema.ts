@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { DateOnly, Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { Currency, ListPaging, MoneyInput, MoneyOutput, OptionalText, OwnedFields, Text } from '../common.js';
+import { Currency, ListPaging, MoneyInput, MoneyOutput, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 import { INVOICE_STATUSES } from './rules.js';
 
 export const InvoiceStatus = Type.Enum(INVOICE_STATUSES);
@@ -16,7 +16,7 @@ export const Invoice = Type.Object({
   ...OwnedFields,
   invoice_number: Type.String(),
   client_id: Uuid,
-  client_name: Nullable(Type.String()),
+  client_name: OrNull(Type.String()),
   date: DateOnly,
   due_date: DateOnly,
   items: Type.Array(InvoiceItem),
@@ -26,9 +26,9 @@ export const Invoice = Type.Object({
   total: MoneyOutput,
   currency: Type.String(),
   status: InvoiceStatus,
-  notes: Nullable(Type.String()),
-  payment_terms: Nullable(Type.String()),
-  paid_at: Nullable(Timestamp),
+  notes: OrNull(Type.String()),
+  payment_terms: OrNull(Type.String()),
+  paid_at: OrNull(Timestamp),
 });
 export type Invoice = Static<typeof Invoice>;
 
@@ -36,10 +36,10 @@ export const InvoiceClient = Type.Object({
   id: Uuid,
   _id: Uuid,
   name: Type.String(),
-  email: Nullable(Type.String()),
-  phone: Nullable(Type.String()),
-  company: Nullable(Type.String()),
-  address: Nullable(Type.String()),
+  email: OrNull(Type.String()),
+  phone: OrNull(Type.String()),
+  company: OrNull(Type.String()),
+  address: OrNull(Type.String()),
 });
 
 export const InvoiceWithClient = Type.Object({ ...Invoice.properties, client: Nullable(InvoiceClient) });

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Nullable, Uuid } from '../../../core/http/schemas.js';
-import { ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OwnedFields, Text } from '../common.js';
+import { DateOnly, Uuid } from '../../../core/http/schemas.js';
+import { ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 
 export const PROJECT_STATUSES = ['active', 'completed', 'onhold', 'cancelled'] as const;
 export const ProjectStatus = Type.Enum(PROJECT_STATUSES);
@@ -8,14 +8,14 @@ export const ProjectStatus = Type.Enum(PROJECT_STATUSES);
 export const Project = Type.Object({
   ...OwnedFields,
   name: Type.String(),
-  client_id: Nullable(Uuid),
-  description: Nullable(Type.String()),
+  client_id: OrNull(Uuid),
+  description: OrNull(Type.String()),
   status: ProjectStatus,
-  hourly_rate: Nullable(MoneyOutput),
-  budget: Nullable(MoneyOutput),
-  start_date: Nullable(DateOnly),
-  end_date: Nullable(DateOnly),
-  deadline: Nullable(DateOnly),
+  hourly_rate: OrNull(MoneyOutput),
+  budget: OrNull(MoneyOutput),
+  start_date: OrNull(DateOnly),
+  end_date: OrNull(DateOnly),
+  deadline: OrNull(DateOnly),
 });
 export type Project = Static<typeof Project>;
 

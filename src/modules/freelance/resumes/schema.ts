@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Nullable } from '../../../core/http/schemas.js';
-import { ListPaging, OptionalText, OwnedFields, Text } from '../common.js';
+import { ListPaging, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 
 export const RESUME_TEMPLATES = ['modern', 'professional', 'creative', 'minimal', 'tech'] as const;
 export const ResumeTemplateName = Type.Enum(RESUME_TEMPLATES);
@@ -58,7 +58,7 @@ export const ResumeProject = Type.Object({ name: Text(200, 1), description: Opti
 
 const sections = {
   personal_info: PersonalInfo,
-  summary: Nullable(Type.String()),
+  summary: OrNull(Type.String()),
   experience: Type.Array(Experience),
   education: Type.Array(Education),
   skills: Type.Array(Type.String()),

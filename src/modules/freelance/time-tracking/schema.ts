@@ -1,18 +1,18 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OwnedFields, Text } from '../common.js';
+import { DateOnly, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 
 export const TimeEntry = Type.Object({
   ...OwnedFields,
   description: Type.String(),
-  project_id: Nullable(Uuid),
-  client_id: Nullable(Uuid),
+  project_id: OrNull(Uuid),
+  client_id: OrNull(Uuid),
   start_time: Timestamp,
-  end_time: Nullable(Timestamp),
-  duration: Nullable(Type.Integer({ description: 'Whole seconds; null while running' })),
-  hourly_rate: Nullable(MoneyOutput),
+  end_time: OrNull(Timestamp),
+  duration: OrNull(Type.Integer({ description: 'Whole seconds; null while running' })),
+  hourly_rate: OrNull(MoneyOutput),
   is_billable: Type.Boolean(),
-  invoice_id: Nullable(Uuid),
+  invoice_id: OrNull(Uuid),
 });
 export type TimeEntry = Static<typeof TimeEntry>;
 
