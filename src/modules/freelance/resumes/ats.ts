@@ -31,7 +31,7 @@ const MIN_SKILLS = 5;
 const STOPWORDS = new Set(
   (
     'a about above after again against all also am an and any are as at be because been before being below between both but by can could did do does doing down during each ' +
-    'either etc few for from further had has have having he her here hers him his how i if in into is it its itself just like may me might more most must my no nor not now of ' +
+    'e.g either etc few for from further had has have having he her here hers him his how i i.e if in into is it its itself just like may me might more most must my no nor not now of ' +
     'off on once only or other our ours out over own per same shall she should so some such than that the their theirs them then there these they this those through to too ' +
     'under until up upon us very via was we well were what when where which while who whom why will with within without would yet you your yours ' +
     // words every job advert uses, which say nothing about the job
