@@ -15,7 +15,7 @@ import {
 } from '../../../src/modules/freelance/invoices/rules.js';
 import { centsOf, hoursFromSeconds, lineAmountCents } from '../../../src/modules/freelance/money.js';
 import { extractKeywords, scoreResume, tokenize, type AtsResume } from '../../../src/modules/freelance/resumes/ats.js';
-import { durationSeconds, endAfter, entryAmountCents, normaliseTime, periodStarts } from '../../../src/modules/freelance/time-tracking/rules.js';
+import { durationSeconds, endAfter, entryAmountCents, normaliseTime, periodStarts, resolveNewEntryTimes } from '../../../src/modules/freelance/time-tracking/rules.js';
 
 function assertAppError(fn: () => unknown, status: number, code: string, field?: string) {
   assert.throws(fn, (error: unknown) => {
@@ -193,6 +193,27 @@ describe('timer rules', () => {
     // A Sunday belongs to the week that started six days before.
     assert.equal(periodStarts(new Date('2024-05-19T23:59:59Z')).week, '2024-05-13T00:00:00.000Z');
     assert.equal(periodStarts(new Date('2024-05-13T00:00:00Z')).week, '2024-05-13T00:00:00.000Z');
+  });
+
+  it('resolves a new entry: timer, finished by end or by duration', () => {
+    const at = new Date('2024-05-15T12:00:00.000Z');
+    assert.deepEqual(resolveNewEntryTimes({}, at), { start_time: '2024-05-15T12:00:00.000Z', end_time: null });
+    assert.deepEqual(resolveNewEntryTimes({ start_time: '2024-05-15T09:00:00Z' }, at), { start_time: '2024-05-15T09:00:00.000Z', end_time: null });
+    assert.deepEqual(resolveNewEntryTimes({ start_time: '2024-05-15T09:00:00Z', duration: 90 }, at), {
+      start_time: '2024-05-15T09:00:00.000Z',
+      end_time: '2024-05-15T09:01:30.000Z',
+    });
+    // A duration alone is work just finished.
+    assert.deepEqual(resolveNewEntryTimes({ duration: 3600 }, at), { start_time: '2024-05-15T11:00:00.000Z', end_time: '2024-05-15T12:00:00.000Z' });
+    assert.deepEqual(resolveNewEntryTimes({ end_time: '2024-05-15T10:00:00Z', duration: 60 }, at), {
+      start_time: '2024-05-15T09:59:00.000Z',
+      end_time: '2024-05-15T10:00:00.000Z',
+    });
+    // Both times given: the duration is computed from them, whatever was sent.
+    assert.deepEqual(resolveNewEntryTimes({ start_time: '2024-05-15T09:00:00Z', end_time: '2024-05-15T10:00:00Z', duration: 5 }, at), {
+      start_time: '2024-05-15T09:00:00.000Z',
+      end_time: '2024-05-15T10:00:00.000Z',
+    });
   });
 
   it('bills an entry as its invoice line would', () => {

@@ -11,7 +11,7 @@ import { Invoice } from '../invoices/schema.js';
 import { centsOf, optionalCents } from '../money.js';
 import type { FreelanceTables } from '../tables.js';
 import * as repo from './repo.js';
-import { durationSeconds, endAfter, normaliseTime } from './rules.js';
+import { durationSeconds, endAfter, normaliseTime, resolveNewEntryTimes } from './rules.js';
 import {
   CreateTimeEntryBody,
   InvoiceFromTimeBody,
@@ -72,8 +72,7 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       const userId = request.user.id;
       const project = await projectFor(userId, body.project_id);
       await assertOwnReference(db, 'freelance_clients', userId, body.client_id, 'client_id');
-      const startTime = body.start_time ? normaliseTime(body.start_time) : new Date().toISOString();
-      const endTime = body.end_time ? normaliseTime(body.end_time) : body.duration !== undefined ? endAfter(startTime, body.duration) : null;
+      const { start_time: startTime, end_time: endTime } = resolveNewEntryTimes(body);
       try {
         const entry = await referencesStillExist(
           repo.insertEntry(db, userId, {

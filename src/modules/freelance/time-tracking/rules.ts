@@ -37,3 +37,24 @@ export function periodStarts(at: Date): PeriodStarts {
 
 /** What a finished entry bills: hours to two decimals times its rate, in cents (as on the invoice). */
 export const entryAmountCents = (seconds: number, rateCents: number | null): number => lineAmountCents(hoursFromSeconds(seconds), rateCents ?? 0);
+
+/**
+ * The start and end of a new entry from what the client sent: a start alone (or nothing) starts a
+ * timer; an end, or a duration in seconds, records a finished entry. A duration without a start
+ * means "just now": the entry ends now (or at the given end) and starts that many seconds before.
+ */
+export function resolveNewEntryTimes(
+  body: { start_time?: string; end_time?: string | null; duration?: number },
+  at: Date = new Date(),
+): { start_time: string; end_time: string | null } {
+  const end = body.end_time ? normaliseTime(body.end_time) : null;
+  if (body.start_time) {
+    const start = normaliseTime(body.start_time);
+    return { start_time: start, end_time: end ?? (body.duration !== undefined ? endAfter(start, body.duration) : null) };
+  }
+  if (body.duration !== undefined) {
+    const finish = end ?? at.toISOString();
+    return { start_time: endAfter(finish, -body.duration), end_time: finish };
+  }
+  return { start_time: at.toISOString(), end_time: end };
+}
