@@ -18,6 +18,7 @@ export const clinicMigrations: Migration[] = [
         .createTable('patients')
         .addColumn('id', 'text', (col) => col.primaryKey())
         .addColumn('op_number', 'text', (col) => col.notNull().unique())
+        .addColumn('op_key', 'bigint', (col) => col.notNull().unique())
         .addColumn('first_name', 'text', (col) => col.notNull())
         .addColumn('last_name', 'text', (col) => col.notNull())
         .addColumn('date_of_birth', 'text')
@@ -38,16 +39,20 @@ export const clinicMigrations: Migration[] = [
       // Duplicate rules hold for active records even under concurrent registration.
       await sql`create unique index patients_national_id on patients (national_id) where archived_at is null and national_id is not null`.execute(db);
       await sql`create unique index patients_identity_key on patients (identity_key) where archived_at is null and identity_key is not null`.execute(db);
-      await sql`create index patients_active_created on patients (created_at, id) where archived_at is null`.execute(db);
+      // Archived patients are few: counting them through this index is how the unfiltered total stays cheap.
+      await sql`create index patients_archived on patients (archived_at) where archived_at is not null`.execute(db);
+      await db.schema.createIndex('patients_created').on('patients').column('created_at').execute();
 
       await db.schema
         .createTable('patient_search_terms')
         // Byte order on PostgreSQL too, so `term >= prefix and term < upper` is an index range.
         .addColumn('term', 'text', (col) => (dialect === 'postgres' ? col.notNull().modifyEnd(sql`collate "C"`) : col.notNull()))
-        .addColumn('patient_id', 'text', (col) => col.notNull().references('patients.id').onDelete('cascade'))
-        .addPrimaryKeyConstraint('patient_search_terms_pk', ['term', 'patient_id'])
+        .addColumn('op_key', 'bigint', (col) => col.notNull().references('patients.op_key').onDelete('cascade'))
+        .addPrimaryKeyConstraint('patient_search_terms_pk', ['term', 'op_key'])
+        // SQLite: the table is its primary key index, so a prefix search reads one compact b-tree.
+        .$call((builder) => (dialect === 'sqlite' ? builder.modifyEnd(sql`without rowid`) : builder))
         .execute();
-      await db.schema.createIndex('patient_search_terms_patient').on('patient_search_terms').column('patient_id').execute();
+      await db.schema.createIndex('patient_search_terms_op_key').on('patient_search_terms').column('op_key').execute();
     },
   },
   {

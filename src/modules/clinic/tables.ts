@@ -11,6 +11,8 @@ export interface ClinicStaffRolesTable {
 export interface PatientsTable {
   id: string;
   op_number: string;
+  /** The OP number as one integer (year * 10^7 + n): unique, in registration order, compact to index. */
+  op_key: number;
   first_name: string;
   last_name: string;
   date_of_birth: string | null;
@@ -33,7 +35,7 @@ export interface PatientsTable {
 /** Search words of active patients (names, phone forms, identifiers), matched by prefix on an index. */
 export interface PatientSearchTermsTable {
   term: string;
-  patient_id: string;
+  op_key: number;
 }
 
 export interface VisitsTable {

@@ -1,8 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { nextNumber, today, type Trx } from '../common.js';
 import type { ClinicDb, PatientsTable } from '../tables.js';
-import { ageOn, formatOpNumber, identityKey, prefixUpperBound, searchPrefixes, searchTerms } from './rules.js';
+import { ageOn, formatOpNumber, identityKey, opKey, prefixUpperBound, searchPrefixes, searchTerms } from './rules.js';
 import type { CreatePatientBody, Patient, PatientsQuery, UpdatePatientBody } from './schema.js';
 
 type Db = Kysely<ClinicDb> | Trx;
@@ -30,7 +30,7 @@ export function toPatient(row: PatientRow, on = today()): Patient {
 }
 
 /** The columns a patient is written with, normalised (trimmed, national id upper-cased). */
-export type PatientFields = Omit<PatientRow, 'id' | 'op_number' | 'identity_key' | 'archived_at' | 'created_by' | 'created_at' | 'updated_at'>;
+export type PatientFields = Omit<PatientRow, 'id' | 'op_number' | 'op_key' | 'identity_key' | 'archived_at' | 'created_by' | 'created_at' | 'updated_at'>;
 
 export function fieldsFromBody(body: CreatePatientBody): PatientFields {
   return {
@@ -90,10 +90,11 @@ export async function findDuplicate(db: Db, fields: PatientFields, exceptId?: st
   return (await query.orderBy('id').limit(1).executeTakeFirst())?.id;
 }
 
-async function writeSearchTerms(trx: Trx, id: string, row: PatientRow): Promise<void> {
-  await trx.deleteFrom('patient_search_terms').where('patient_id', '=', id).execute();
+async function writeSearchTerms(trx: Trx, row: PatientRow): Promise<void> {
+  const key = Number(row.op_key);
+  await trx.deleteFrom('patient_search_terms').where('op_key', '=', key).execute();
   const terms = searchTerms(row);
-  if (terms.length > 0) await trx.insertInto('patient_search_terms').values(terms.map((term) => ({ term, patient_id: id }))).execute();
+  if (terms.length > 0) await trx.insertInto('patient_search_terms').values(terms.map((term) => ({ term, op_key: key }))).execute();
 }
 
 /** Registers a patient with the next OP number of the year, taken inside this transaction. */
@@ -104,6 +105,7 @@ export async function insertPatient(trx: Trx, fields: PatientFields, userId: str
   const row: PatientRow = {
     id: newId(),
     op_number: formatOpNumber(year, n),
+    op_key: opKey(year, n),
     ...fields,
     identity_key: identityKey(fields),
     archived_at: null,
@@ -112,7 +114,7 @@ export async function insertPatient(trx: Trx, fields: PatientFields, userId: str
     updated_at: at,
   };
   await trx.insertInto('patients').values(row).execute();
-  await writeSearchTerms(trx, row.id, row);
+  await writeSearchTerms(trx, row);
   return row;
 }
 
@@ -128,38 +130,69 @@ export async function updatePatient(trx: Trx, id: string, fields: PatientFields)
     .where('archived_at', 'is', null)
     .returningAll()
     .executeTakeFirst();
-  if (row) await writeSearchTerms(trx, id, row);
+  if (row) await writeSearchTerms(trx, row);
   return row;
 }
 
 /** Archived records stay in the database (visits, invoices and claims point at them) but leave search and lists. */
 export async function archivePatient(trx: Trx, id: string): Promise<boolean> {
-  const result = await trx.updateTable('patients').set({ archived_at: now(), updated_at: now() }).where('id', '=', id).where('archived_at', 'is', null).executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) return false;
-  await trx.deleteFrom('patient_search_terms').where('patient_id', '=', id).execute();
+  const row = await trx
+    .updateTable('patients')
+    .set({ archived_at: now(), updated_at: now() })
+    .where('id', '=', id)
+    .where('archived_at', 'is', null)
+    .returning('op_key')
+    .executeTakeFirst();
+  if (!row) return false;
+  await trx.deleteFrom('patient_search_terms').where('op_key', '=', Number(row.op_key)).execute();
   return true;
 }
 
+function matchingIds(db: Db, prefixes: string[]) {
+  const matching = (prefix: string) =>
+    db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix));
+  let ids = matching(prefixes[0]!).distinct();
+  for (const prefix of prefixes.slice(1)) ids = ids.intersect(matching(prefix));
+  return ids;
+}
+
 /**
- * Newest first. `search` words must each be the start of a word of the names or of an identifier
- * (OP number, any form of the phone, national id, insurance number): index range scans on
- * patient_search_terms, so the cost follows the matches, not the table.
+ * Newest first (by OP number: registration order). `search` words must each be the
+ * start of a word of the names or of an identifier (OP number, any form of the phone, national id,
+ * insurance number). Search terms exist for active patients only, so a plain search is answered
+ * from the covering index of patient_search_terms: the count and the page cost follow the number of
+ * matches, not the size of the table, and only the page's rows are read from patients.
  */
 export async function listPatients(db: Db, filter: PatientsQuery): Promise<{ rows: PatientRow[]; total: number }> {
-  let query = db.selectFrom('patients').where('archived_at', 'is', null);
-  for (const prefix of searchPrefixes(filter.search ?? '')) {
-    query = query.where(
-      'id',
-      'in',
-      db.selectFrom('patient_search_terms').select('patient_id').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix)),
-    );
+  const prefixes = searchPrefixes(filter.search ?? '');
+  const filtered = Boolean(filter.gender || filter.insurance_type || filter.area);
+  const countAll = (eb: ExpressionBuilder<ClinicDb, keyof ClinicDb>) => eb.fn.countAll<number>().as('total');
+
+  if (prefixes.length > 0 && !filtered) {
+    const ids = matchingIds(db, prefixes).as('m');
+    const page = db.selectFrom(ids).select('m.op_key').orderBy('m.op_key', 'desc').limit(filter.limit).offset(filter.offset);
+    const [rows, count] = await Promise.all([
+      db.selectFrom('patients').selectAll().where('op_key', 'in', page).orderBy('op_key', 'desc').execute(),
+      db.selectFrom(ids).select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.total) };
   }
+
+  let query = db.selectFrom('patients').where('archived_at', 'is', null);
+  if (prefixes.length > 0) query = query.where('op_key', 'in', matchingIds(db, prefixes));
   if (filter.gender) query = query.where('gender', '=', filter.gender);
   if (filter.insurance_type) query = query.where('insurance_type', '=', filter.insurance_type);
-  if (filter.area) query = query.where('area', '=', filter.area.trim());
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset).execute(),
-    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
+  if (filter.area) query = query.where(sql`lower(area)`, '=', filter.area.trim().toLowerCase());
+  const total = filtered || prefixes.length > 0
+    ? query.select(countAll).executeTakeFirstOrThrow()
+    : // Every active patient: all rows less the (few, indexed) archived ones, without scanning the table.
+      db
+        .selectNoFrom((eb) => [
+          eb.selectFrom('patients').select(countAll).as('all_rows'),
+          eb.selectFrom('patients').select(countAll).where('archived_at', 'is not', null).as('archived'),
+        ])
+        .executeTakeFirstOrThrow()
+        .then((row) => ({ total: Number(row.all_rows) - Number(row.archived) }));
+  const [rows, count] = await Promise.all([query.selectAll().orderBy('op_key', 'desc').limit(filter.limit).offset(filter.offset).execute(), total]);
   return { rows, total: Number(count.total) };
 }

@@ -2,6 +2,9 @@
 
 export const formatOpNumber = (year: number, n: number): string => `OP-${year}-${String(n).padStart(3, '0')}`;
 
+/** OP-<year>-<n> as one integer that sorts in registration order (up to 10 million patients a year). */
+export const opKey = (year: number, n: number): number => year * 10_000_000 + n;
+
 /** Whole years between a `YYYY-MM-DD` birth date and `on` (a `YYYY-MM-DD` day). */
 export function ageOn(dateOfBirth: string | null, on: string): number | null {
   if (!dateOfBirth) return null;
