@@ -34,6 +34,9 @@ export const Optional = <T extends TSchema>(schema: T) => Type.Optional(Nullable
 export const MoneyInput = Type.Number({ minimum: 0, maximum: 10_000_000_000, description: 'A non-negative amount with at most 2 decimals' });
 export const MoneyOutput = Type.Number();
 
+/** An email address, or an empty string (forms send "" for a field left blank). */
+export const EmailOrEmpty = Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Literal('')]);
+
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. USD' });
 
 type ReferenceTable = 'freelance_clients' | 'freelance_projects';

@@ -57,6 +57,9 @@ describe('freelance clients and projects', () => {
       assert.equal((await alice.post('/api/clients', { name: '' })).status, 400);
       assert.equal((await alice.post('/api/clients', { name: 'x'.repeat(201) })).status, 400);
       assert.equal((await alice.post('/api/clients', { name: 5 })).status, 400);
+      // A form's blank email field arrives as "": accepted and kept as sent.
+      const blank = await alice.post('/api/clients', { name: 'Blank', email: '' });
+      assert.deepEqual([blank.status, blank.body.email], [201, '']);
       const { body: client } = await alice.post('/api/clients', { name: 'Valid' });
       const bad = await alice.put(`/api/clients/${client.id}`, { name: null });
       assert.equal(bad.status, 400);

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Nullable } from '../../../core/http/schemas.js';
-import { ListPaging, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { EmailOrEmpty, ListPaging, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 
 export const Client = Type.Object({
   ...OwnedFields,
@@ -13,10 +13,8 @@ export const Client = Type.Object({
 });
 export type Client = Static<typeof Client>;
 
-const Email = Type.String({ format: 'email', maxLength: 254 });
-
 const clientFields = {
-  email: Type.Optional(Nullable(Email)),
+  email: Type.Optional(Nullable(EmailOrEmpty)),
   phone: OptionalText(50),
   company: OptionalText(200),
   address: OptionalText(1000),

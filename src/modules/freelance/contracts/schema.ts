@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { DateOnly, Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { Currency, EmailOrEmpty, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
 import { CONTRACT_STATUSES, CONTRACT_TYPES } from './rules.js';
 
 export const ContractType = Type.Enum(CONTRACT_TYPES);
@@ -31,7 +31,7 @@ const PartyInput = Type.Object(
   {
     name: Text(200, 1),
     role: OptionalText(100),
-    email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
+    email: Type.Optional(Nullable(EmailOrEmpty)),
   },
   { additionalProperties: false },
 );
