@@ -10,7 +10,6 @@ import { checkEventDates, normaliseEventDate } from './rules.js';
 import type { CreateEntityBody, EntitiesQuery, Entity, UpdateEntityBody } from './schema.js';
 
 type Trx = Transaction<CoreTables & InvestigationsTables>;
-type EntityRow = Omit<Selectable<InvEntitiesTable>, 'photo_type'>;
 
 const COLUMNS = [
   'e.id',
@@ -34,43 +33,71 @@ const COLUMNS = [
 export const photoUrl = (investigationId: string, entityId: string): string => `/api/investigations/${investigationId}/entities/${entityId}/photo`;
 
 /**
- * Tags, comment counts and attachment counts of a page of entities: one query each, whatever the
- * page size, joined in memory.
+ * Entities with, per row, their tag ids and their comment and attachment counts, computed by the
+ * database in the same statement through covering indexes: a page of 500 entities is one query
+ * (plus one for the names of the tags it uses), and no per-entity round trips.
  */
-async function decorate(db: Db | Trx, rows: EntityRow[]): Promise<Entity[]> {
+function selectEntities(db: Db | Trx) {
+  return db
+    .selectFrom('inv_entities as e')
+    .select(COLUMNS)
+    .select([
+      // string_agg: PostgreSQL, and SQLite since 3.44.
+      sql<string | null>`(select string_agg(et.tag_id, ',') from inv_entity_tags et where et.entity_id = e.id)`.as('tag_ids'),
+      sql<number>`(select count(*) from inv_comments c where c.entity_id = e.id)`.as('comments_count'),
+      sql<number>`(select count(*) from inv_attachments a where a.entity_id = e.id)`.as('attachments_count'),
+    ]);
+}
+
+type EntityRow = Omit<Selectable<InvEntitiesTable>, 'photo_type'> & { tag_ids: string | null; comments_count: number | string; attachments_count: number | string };
+
+const byName = (a: Tag, b: Tag): number => {
+  const x = a.name.toLowerCase();
+  const y = b.name.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+async function toEntities(db: Db | Trx, rows: EntityRow[]): Promise<Entity[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((row) => row.id);
-  const [tagRows, commentCounts, attachmentCounts] = await Promise.all([
-    db
-      .selectFrom('inv_entity_tags as et')
-      .innerJoin('inv_tags as t', 't.id', 'et.tag_id')
-      .select(['et.entity_id', 't.id', 't.name', 't.color'])
-      .where('et.entity_id', 'in', ids)
-      .orderBy(sql`lower(t.name)`)
-      .execute(),
-    db.selectFrom('inv_comments').select(['entity_id', (eb) => eb.fn.countAll<number>().as('n')]).where('entity_id', 'in', ids).groupBy('entity_id').execute(),
-    db.selectFrom('inv_attachments').select(['entity_id', (eb) => eb.fn.countAll<number>().as('n')]).where('entity_id', 'in', ids).groupBy('entity_id').execute(),
-  ]);
-  const tags = new Map<string, Tag[]>();
-  for (const { entity_id, ...tag } of tagRows) {
-    const list = tags.get(entity_id);
-    if (list) list.push(tag);
-    else tags.set(entity_id, [tag]);
-  }
-  const comments = new Map(commentCounts.map((row) => [row.entity_id, Number(row.n)]));
-  const attachments = new Map(attachmentCounts.map((row) => [row.entity_id, Number(row.n)]));
-  return rows.map(({ photo_key, investigation_id, ...row }) => ({
-    ...row,
+  const tagIds = new Set<string>();
+  for (const row of rows) if (row.tag_ids) for (const tagId of row.tag_ids.split(',')) tagIds.add(tagId);
+  // Each tag once (a board has few tags, used by many entities), rather than once per assignment.
+  const tagRows = tagIds.size === 0 ? [] : await db.selectFrom('inv_tags').select(['id', 'name', 'color']).where('id', 'in', [...tagIds]).execute();
+  const tagById = new Map<string, Tag>(tagRows.map((tag) => [tag.id, { id: tag.id, name: tag.name, color: tag.color }]));
+  const tagsOf = (row: EntityRow): Tag[] => {
+    if (!row.tag_ids) return [];
+    const tags: Tag[] = [];
+    for (const tagId of row.tag_ids.split(',')) {
+      const tag = tagById.get(tagId);
+      if (tag) tags.push(tag);
+    }
+    return tags.length > 1 ? tags.sort(byName) : tags;
+  };
+  // Built field by field: one object shape for every entity keeps mapping and serialising fast.
+  return rows.map((row) => ({
+    id: row.id,
+    type: row.type,
+    title: row.title,
+    description: row.description,
+    role: row.role,
+    location: row.location,
+    address: row.address,
+    event_date: row.event_date,
+    event_end_date: row.event_end_date,
     is_timeslot: Boolean(row.is_timeslot),
-    photo_url: photo_key ? photoUrl(investigation_id, row.id) : null,
-    tags: tags.get(row.id) ?? [],
-    comments_count: comments.get(row.id) ?? 0,
-    attachments_count: attachments.get(row.id) ?? 0,
+    evidence_type: row.evidence_type,
+    photo_url: row.photo_key ? photoUrl(row.investigation_id, row.id) : null,
+    tags: tagsOf(row),
+    comments_count: Number(row.comments_count),
+    attachments_count: Number(row.attachments_count),
+    created_by: row.created_by,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
   }));
 }
 
 export async function listEntities(db: Db, investigationId: string, query: EntitiesQuery): Promise<Entity[]> {
-  let select = db.selectFrom('inv_entities as e').select(COLUMNS).where('e.investigation_id', '=', investigationId);
+  let select = selectEntities(db).where('e.investigation_id', '=', investigationId);
   if (query.type !== undefined) select = select.where('e.type', '=', query.type);
   if (query.search !== undefined) select = select.where(textMatches(['e.title', 'e.description'], query.search));
   if (query.tag !== undefined) {
@@ -87,12 +114,12 @@ export async function listEntities(db: Db, investigationId: string, query: Entit
     );
   }
   const rows = await select.orderBy('e.created_at', 'desc').orderBy('e.id', 'desc').limit(query.limit).offset(query.offset).execute();
-  return decorate(db, rows);
+  return toEntities(db, rows);
 }
 
 export async function findEntity(db: Db | Trx, investigationId: string, entityId: string): Promise<Entity | null> {
-  const row = await db.selectFrom('inv_entities as e').select(COLUMNS).where('e.investigation_id', '=', investigationId).where('e.id', '=', entityId).executeTakeFirst();
-  return row ? ((await decorate(db, [row]))[0] ?? null) : null;
+  const row = await selectEntities(db).where('e.investigation_id', '=', investigationId).where('e.id', '=', entityId).executeTakeFirst();
+  return row ? ((await toEntities(db, [row]))[0] ?? null) : null;
 }
 
 async function setTags(trx: Trx, investigationId: string, entityId: string, names: string[]): Promise<void> {
