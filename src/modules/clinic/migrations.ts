@@ -39,8 +39,6 @@ export const clinicMigrations: Migration[] = [
       // Duplicate rules hold for active records even under concurrent registration.
       await sql`create unique index patients_national_id on patients (national_id) where archived_at is null and national_id is not null`.execute(db);
       await sql`create unique index patients_identity_key on patients (identity_key) where archived_at is null and identity_key is not null`.execute(db);
-      // Archived patients are few: counting them through this index is how the unfiltered total stays cheap.
-      await sql`create index patients_archived on patients (archived_at) where archived_at is not null`.execute(db);
       await db.schema.createIndex('patients_created').on('patients').column('created_at').execute();
 
       await db.schema
@@ -53,6 +51,13 @@ export const clinicMigrations: Migration[] = [
         .$call((builder) => (dialect === 'sqlite' ? builder.modifyEnd(sql`without rowid`) : builder))
         .execute();
       await db.schema.createIndex('patient_search_terms_op_key').on('patient_search_terms').column('op_key').execute();
+
+      await db.schema
+        .createTable('clinic_counters')
+        .addColumn('name', 'text', (col) => col.primaryKey())
+        .addColumn('value', 'bigint', (col) => col.notNull())
+        .execute();
+      await db.insertInto('clinic_counters').values({ name: 'active_patients', value: 0 }).execute();
     },
   },
   {

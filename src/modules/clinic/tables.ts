@@ -38,6 +38,12 @@ export interface PatientSearchTermsTable {
   op_key: number;
 }
 
+/** Running totals kept in the transaction of each change (`active_patients`): PostgreSQL counts rows by scanning them. */
+export interface ClinicCountersTable {
+  name: string;
+  value: number;
+}
+
 export interface VisitsTable {
   id: string;
   visit_number: string;
@@ -122,6 +128,7 @@ export type ClinicTables = {
   clinic_staff_roles: ClinicStaffRolesTable;
   patients: PatientsTable;
   patient_search_terms: PatientSearchTermsTable;
+  clinic_counters: ClinicCountersTable;
   visits: VisitsTable;
   clinic_invoices: ClinicInvoicesTable;
   clinic_payments: ClinicPaymentsTable;

@@ -33,12 +33,13 @@ export function patientBody(fields: Record<string, unknown> = {}): Record<string
     date_of_birth: '1990-05-17',
     gender: 'female',
     phone_number: `0712${String(Date.now() % 100000).padStart(5, '0')}${counter % 10}`.slice(0, 10),
-    national_id: `${Date.now() % 1000000}${n}`,
+    // Generated identifiers start with 1 so that tests can search for ones that cannot collide.
+    national_id: `1${Date.now() % 1000000}${n}`,
     area: 'Kibera',
     next_of_kin: 'John Kamau',
     next_of_kin_phone: '0722000111',
     insurance_type: 'sha',
-    insurance_number: `SHA${Date.now() % 100000}${n}`,
+    insurance_number: `SHA1${Date.now() % 100000}${n}`,
     ...fields,
   };
 }

@@ -216,14 +216,14 @@ describe('patients', () => {
       first_name: 'Nyokabi',
       last_name: 'Wambui-Gathoni',
       phone_number: '0733444555',
-      national_id: '31415926',
+      national_id: '93141592',
       insurance_number: 'SHA-777-888',
       gender: 'female',
       insurance_type: 'sha',
       area: 'Nyeri',
     });
     const only = (body: Awaited<ReturnType<typeof list>>) => body.patients.map((patient) => patient.id);
-    for (const term of ['nyokabi', 'NYOK', 'wambui', 'gathoni', 'nyokabi wamb', '0733444555', '+254733444555', '733444', p.op_number, p.op_number.toLowerCase(), '31415926', '3141', 'SHA-777-888', 'sha777']) {
+    for (const term of ['nyokabi', 'NYOK', 'wambui', 'gathoni', 'nyokabi wamb', '0733444555', '+254733444555', '733444', p.op_number, p.op_number.toLowerCase(), '93141592', '9314', 'SHA-777-888', 'sha777']) {
       assert.deepEqual(only(await list(`search=${encodeURIComponent(term)}`)), [p.id], term);
     }
     assert.equal((await list('search=nyokabi%20kamau')).pagination.total, 0);
@@ -237,6 +237,8 @@ describe('patients', () => {
 
   test('lists are paginated with a total, newest first, limit at most 200', async () => {
     const all = await list('limit=200');
+    const active = await app.db.withTables<ClinicTables>().selectFrom('patients').select((eb) => eb.fn.countAll<number>().as('n')).where('archived_at', 'is', null).executeTakeFirstOrThrow();
+    assert.equal(all.pagination.total, Number(active.n));
     const page = await list('limit=3&offset=2');
     assert.equal(page.pagination.total, all.pagination.total);
     assert.deepEqual(page.pagination, { limit: 3, offset: 2, total: all.pagination.total });
