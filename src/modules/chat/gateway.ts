@@ -23,6 +23,8 @@ export interface GatewaySettings {
 export interface StartOptions {
   /** Read and write the response cache (default true). */
   useCache?: boolean;
+  /** Write the answer to the cache (default: `useCache`); `useCache: false, store: true` refreshes an entry. */
+  store?: boolean;
   priority?: number;
   /** The system prompt part of the cache key (already included in `request.messages`). */
   system: string | null;
@@ -153,6 +155,7 @@ export class Gateway {
   async start(request: UpstreamRequest, options: StartOptions): Promise<Generation> {
     if (!this.accepting) throw shuttingDown();
     const useCache = options.useCache ?? true;
+    const store = options.store ?? useCache;
     const priority = options.priority ?? 0;
     const key = cacheKey(request, options.system);
     this.counters.total_requests++;
@@ -172,7 +175,7 @@ export class Gateway {
     const shared = this.inflight.get(key);
     if (shared) {
       this.counters.deduplicated_requests++;
-      if (useCache) shared.cacheable = true;
+      if (store) shared.cacheable = true;
       // A more urgent caller moves the shared generation up; it never moves down.
       if (shared.state === 'waiting' && priority > shared.priority) shared.priority = priority;
       return this.hold(shared);
@@ -190,7 +193,7 @@ export class Gateway {
       pieces: [],
       listeners: new Set(),
       holders: 0,
-      cacheable: useCache,
+      cacheable: store,
       controller: new AbortController(),
       started: deferred<void>(),
       answer: deferred<Answer>(),

@@ -21,6 +21,8 @@ export interface CompleteOptions {
   priority?: number;
   /** Read and write the response cache (default true). */
   useCache?: boolean;
+  /** Skip the cached answer but store the new one (for a cached answer the caller found unusable). */
+  refresh?: boolean;
   /** Abort to give up (e.g. the HTTP caller left); the upstream call stops unless another caller shares it. */
   signal?: AbortSignal;
 }
@@ -46,7 +48,7 @@ export async function complete(app: FastifyInstance, options: CompleteOptions): 
   const { messages, system } = withSystemPrompt(options.messages, options.systemPrompt, app.config.chatSystemPrompt);
   const request = { model: options.model ?? app.config.chatModel, messages, ...(options.format ? { format: options.format } : {}) };
   if (options.signal?.aborted) throw generationCancelled();
-  const generation = await gateway.start(request, { useCache: options.useCache ?? true, priority: options.priority ?? 0, system });
+  const generation = await gateway.start(request, { useCache: !options.refresh && (options.useCache ?? true), store: options.refresh || (options.useCache ?? true), priority: options.priority ?? 0, system });
   const onAbort = () => generation.release();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {

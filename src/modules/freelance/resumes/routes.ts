@@ -93,4 +93,5 @@ export async function resumeRoutes(fastify: FastifyInstance): Promise<void> {
 
   // Seam for the chat module's helper: `POST /api/resumes/optimize` is registered here from
   // ./optimize.ts (e.g. `await app.register(resumeOptimizeRoutes)`); it may use ./repo.ts findResume.
+  await app.register(import('./optimize.js'));
 }
