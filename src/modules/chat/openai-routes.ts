@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { toAppError } from '../../core/http/error-handler.js';
-import { chatAccess } from './access.js';
+import type { ChatAccess } from './access.js';
 import type { Gateway } from './gateway.js';
 import { MAX_MESSAGE_CHARS, MAX_MESSAGES } from './rules.js';
 import { checkTotalSize, failureText, prepareRequest } from './routes.js';
@@ -99,17 +99,15 @@ function openAiErrorHandler(error: FastifyError, request: FastifyRequest, reply:
   return reply.code(appError.statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
 
-export async function openAiRoutes(fastify: FastifyInstance, options: { gateway: Gateway; upstream: Upstream }): Promise<void> {
+export async function openAiRoutes(fastify: FastifyInstance, options: { access: ChatAccess; gateway: Gateway; upstream: Upstream }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { gateway, upstream } = options;
-  const access = chatAccess(app);
+  const { access, gateway, upstream } = options;
   app.setErrorHandler(openAiErrorHandler);
 
   app.post(
     '/v1/chat/completions',
     {
-      onRequest: access.guard,
-      config: { rateLimit: access.generationLimit },
+      onRequest: [access.guard, access.generationLimit],
       schema: {
         tags,
         summary: 'OpenAI chat completions through the gateway',

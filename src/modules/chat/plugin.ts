@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
+import { chatAccess } from './access.js';
 import { Gateway, attachGateway, detachGateway } from './gateway.js';
 import { JobQueue } from './jobs.js';
 import { openAiRoutes } from './openai-routes.js';
@@ -60,6 +61,7 @@ export async function chatPlugin(app: FastifyInstance): Promise<void> {
   });
   app.addHook('onClose', async () => detachGateway(app.server));
 
-  await app.register(chatRoutes, { gateway, jobs, upstream });
-  await app.register(openAiRoutes, { gateway, upstream });
+  const access = chatAccess(app);
+  await app.register(chatRoutes, { access, gateway, jobs, upstream });
+  await app.register(openAiRoutes, { access, gateway, upstream });
 }

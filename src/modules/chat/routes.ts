@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AppError, notFound } from '../../core/http/errors.js';
-import { chatAccess } from './access.js';
+import type { ChatAccess } from './access.js';
 import type { Gateway, Generation } from './gateway.js';
 import type { JobQueue, JobOutcome } from './jobs.js';
 import { MAX_TOTAL_CHARS, ratio, totalChars, withSystemPrompt, wordChunks } from './rules.js';
@@ -10,6 +10,7 @@ import { onClientGone, openSse, type SseStream } from './sse.js';
 import type { ChatMessage, Upstream, UpstreamRequest } from './upstream.js';
 
 export interface ChatRouteOptions {
+  access: ChatAccess;
   gateway: Gateway;
   jobs: JobQueue;
   upstream: Upstream;
@@ -72,15 +73,13 @@ function replayOutcome(sse: SseStream, outcome: JobOutcome, requestId: string): 
 
 export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOptions): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { gateway, jobs, upstream } = options;
+  const { access, gateway, jobs, upstream } = options;
   const { config } = app;
-  const access = chatAccess(app);
 
   app.post(
     '/api/chat-optimized',
     {
-      onRequest: access.guard,
-      config: { rateLimit: access.generationLimit },
+      onRequest: [access.guard, access.generationLimit],
       schema: {
         tags,
         summary: 'Chat through the gateway (cache, dedup, queue); SSE unless stream is false',
@@ -118,8 +117,7 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
   app.post(
     '/api/chat-queue',
     {
-      onRequest: access.guard,
-      config: { rateLimit: access.generationLimit },
+      onRequest: [access.guard, access.generationLimit],
       schema: { tags, summary: 'Queue a chat request; poll or stream it by request_id', body: QueueBody, response: { 202: QueueAccepted } },
     },
     async (request, reply) => {

@@ -311,10 +311,10 @@ describe('with no upstream at all', () => {
     const plain = await call(down.app, { method: 'POST', url: '/api/chat-optimized', headers: downUser.headers, payload: { messages: userMessage('hi'), stream: false } });
     assert.equal(plain.status, 503);
     assert.equal(plain.body.code, 'LLM_UNAVAILABLE');
-    const third = await call(down.app, { method: 'POST', url: '/api/chat-optimized', headers: downUser.headers, payload: { messages: userMessage('hi'), stream: false } });
+    const third = await call(down.app, { method: 'POST', url: '/v1/chat/completions', headers: downUser.headers, payload: { messages: userMessage('hi') } });
     assert.equal(third.status, 503);
     const limited = await call(down.app, { method: 'POST', url: '/api/chat-optimized', headers: downUser.headers, payload: { messages: userMessage('hi'), stream: false } });
-    assert.equal(limited.status, 429, 'CHAT_RATE_LIMIT=3 per user per minute');
+    assert.equal(limited.status, 429, 'CHAT_RATE_LIMIT=3 per user per minute, one budget for all generation routes');
     const otherUser = await registerUser(down.app);
     const notLimited = await call(down.app, { method: 'POST', url: '/api/chat-optimized', headers: otherUser.headers, payload: { messages: userMessage('hi'), stream: false } });
     assert.equal(notLimited.status, 503, 'the limit is per user, not per IP');

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../../../core/http/errors.js';
+import { sharedRateLimit } from '../../../core/http/rate-limit.js';
 import { Uuid } from '../../../core/http/schemas.js';
 import { complete, type ChatMessage } from '../../chat/index.js';
 import type { FreelanceTables } from '../tables.js';
@@ -127,13 +128,13 @@ export function parseSuggestions(text: string, experienceCount: number): Suggest
 export default async function resumeOptimizeRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.db.withTables<FreelanceTables>();
-  // Each call may run the model: the chat generation limit, per user (runs after requireUser).
-  const limit = { max: app.config.chatRateLimit, timeWindow: '1 minute', hook: 'preHandler' as const, keyGenerator: (request: { user: { id: string } }) => `user:${request.user.id}` };
+  // Each call may run the model: CHAT_RATE_LIMIT per minute per user (after the plugin's requireUser).
+  const limit = sharedRateLimit(app, { max: app.config.chatRateLimit, timeWindowMs: 60_000, keyGenerator: (request) => `resume-optimize:${request.user.id}` });
 
   app.post(
     '/api/resumes/optimize',
     {
-      config: { rateLimit: limit },
+      onRequest: limit,
       schema: {
         tags,
         summary: 'LLM-tailored suggestions for a resume against a job description (through the chat gateway)',
