@@ -27,7 +27,7 @@ import { createHealthRegistry } from './core/health.js';
 import { registerErrorHandling } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
 import { securityHeaders } from './core/http/security-headers.js';
-import { validatorCompiler } from './core/http/validation.js';
+import { createSerializerFactory, createValidatorCompiler } from './core/http/validation.js';
 import { createMetrics } from './core/metrics.js';
 import { coreMigrations } from './core/migrations.js';
 import type { AppModule } from './core/module.js';
@@ -79,6 +79,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const modules = selectModules(options.modules ?? availableModules, config.modules);
   const migrationGroups = migrationGroupsFor(modules);
 
+  const lazySchemas = config.nodeEnv === 'production';
   const app = Fastify({
     logger: loggerOptions(config),
     // One access line per response is written by the onResponse hook below, instead of Fastify's two.
@@ -94,10 +95,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     return503OnClosing: true,
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    schemaController: { compilersFactory: { buildSerializer: createSerializerFactory(lazySchemas) } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(createValidatorCompiler(lazySchemas));
 
-  const database = openDatabase(config);
+  const database = await openDatabase(config);
   app.decorate('config', config);
   app.decorate('database', database);
   app.decorate('db', database.db);
@@ -115,7 +117,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   let redis: Redis | null = null;
   if (config.redisUrl) {
-    redis = connectRedis(config.redisUrl, app.log);
+    redis = await connectRedis(config.redisUrl, app.log);
     if (!(await waitUntilReady(redis, REDIS_CONNECT_WAIT_MS))) app.log.warn('redis not reachable at start-up; continuing without it until it is');
   }
   const bus = redis ? createRedisBus(redis, config.redisPrefix, app.log) : createMemoryBus();
@@ -221,13 +223,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.rateLimit === undefined) await perIpLimit.call(app, request, reply);
   });
-  await app.register(underPressure, {
-    maxEventLoopDelay: 2000,
-    exposeStatusRoute: false,
-    pressureHandler: () => {
-      throw new AppError(503, 'OVERLOADED', 'The server is overloaded; retry shortly');
-    },
-  });
+  if (config.maxEventLoopDelayMs > 0) {
+    // Shed load while the event loop is saturated instead of queueing requests that will time out.
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.maxEventLoopDelayMs,
+      exposeStatusRoute: false,
+      pressureHandler: () => {
+        throw new AppError(503, 'OVERLOADED', 'The server is overloaded; retry shortly', undefined, { 'retry-after': '5' });
+      },
+    });
+  }
   await app.register(jwt, {
     secret: config.jwtSecret,
     sign: { algorithm: 'HS256', expiresIn: `${config.jwtTtlSeconds}s` },

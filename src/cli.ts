@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
   });
   const config = loadConfig();
-  const database = openDatabase(config);
+  const database = await openDatabase(config);
   try {
     const applied = await migrate(database, migrationGroupsFor(selectModules(availableModules, config.modules)));
     if (command === 'migrate') {

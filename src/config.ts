@@ -33,6 +33,8 @@ export interface Config {
   vatRate: number;
   /** Trust X-Forwarded-* from a proxy in front (for client IPs in rate limits and logs). */
   trustProxy: boolean;
+  /** Above this event-loop delay new requests get 503 OVERLOADED until it recovers; 0 disables the check. */
+  maxEventLoopDelayMs: number;
   /** How long a /health check result is reused; keeps load balancer polling off the database. */
   healthCacheMs: number;
   ollamaUrl: string;
@@ -235,6 +237,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMaxBytes: Math.round(decimal(env, 'UPLOAD_MAX_MB', 25, 0.001, 10240) * 1024 * 1024),
     vatRate: decimal(env, 'VAT_RATE', 0.16, 0, 1),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
+    maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1000, 0),
     healthCacheMs: integer(env, 'HEALTH_CACHE_MS', 1000, 0),
     ollamaUrl: url(env, 'OLLAMA_URL', ['http:', 'https:']) ?? 'http://127.0.0.1:11434',
     ollamaKeepAlive: read(env, 'OLLAMA_KEEP_ALIVE') ?? '15m',

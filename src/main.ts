@@ -48,7 +48,7 @@ async function runServer(config: Config): Promise<void> {
  * any that crash, and on a signal asks each to drain and waits for them.
  */
 async function runPrimary(config: Config): Promise<void> {
-  const database = openDatabase(config);
+  const database = await openDatabase(config);
   try {
     await migrate(database, migrationGroupsFor(selectModules(availableModules, config.modules)));
   } finally {

@@ -1,11 +1,13 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 
 /**
  * Commands fail at once while Redis is unreachable (no offline queue, one retry) so that callers
  * degrade (a cache miss, a local-only event) instead of hanging; the client keeps reconnecting.
  */
-export function connectRedis(url: string, log: FastifyBaseLogger): Redis {
+export async function connectRedis(url: string, log: FastifyBaseLogger): Promise<Redis> {
+  // Imported only when REDIS_URL is set, to keep start-up light without it.
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { buildApp, selectModules } from '../../src/app.js';
 import { coreMigrations } from '../../src/core/migrations.js';
@@ -22,7 +23,8 @@ function notesModule(name: string): AppModule {
         },
       },
     ],
-    async plugin(app) {
+    async plugin(fastify) {
+      const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
       app.post(
         `/api/${name}`,
         { onRequest: app.requireUser, schema: { body: Type.Object({ body: Type.String() }, { additionalProperties: false }), response: { 201: Type.Object({ body: Type.String() }) } } },

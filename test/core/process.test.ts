@@ -52,7 +52,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
 describe('process', () => {
   test('npm start’s entry point serves /health on SQLite and exits 0 on SIGTERM with the database closed cleanly', async () => {
     const server = await startServer({});
-    const health = await (await fetch(`${server.url}/health`)).json();
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { status: string; checks: { database: string } };
     assert.equal(health.status, 'ok');
     assert.equal(health.checks.database, 'ok');
     const register = await fetch(`${server.url}/api/auth/register`, {

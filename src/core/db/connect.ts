@@ -13,7 +13,7 @@ import {
   type SqliteDialectConfig,
   type SqliteStatement,
 } from 'kysely';
-import pg from 'pg';
+import type { Pool, types as PgTypes } from 'pg';
 import type { Config } from '../../config.js';
 import type { CoreTables } from './tables.js';
 
@@ -114,8 +114,10 @@ function openSqlite(file: string): Database {
 const PG_INT8 = 20;
 const PG_NUMERIC = 1700;
 
-function openPostgres(connectionString: string): Database {
-  const pool = new pg.Pool({
+/** pg is imported only when PostgreSQL is configured: it costs start-up time and memory otherwise. */
+async function openPostgres(connectionString: string): Promise<Database> {
+  const { default: pg } = await import('pg');
+  const pool: Pool = new pg.Pool({
     connectionString,
     max: 10,
     connectionTimeoutMillis: 5000,
@@ -126,7 +128,7 @@ function openPostgres(connectionString: string): Database {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === PG_INT8 || oid === PG_NUMERIC
           ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          : pg.types.getTypeParser(oid, format)) as typeof PgTypes.getTypeParser,
     },
   });
   // An idle client losing its server must not crash the process; the next query reports the outage.
@@ -140,8 +142,6 @@ function openPostgres(connectionString: string): Database {
   };
 }
 
-export function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Database {
-  return config.databaseUrl
-    ? openPostgres(config.databaseUrl)
-    : openSqlite(path.join(config.dataDir, 'app.db'));
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> {
+  return config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(path.join(config.dataDir, 'app.db'));
 }
