@@ -332,7 +332,7 @@ describe('freelance invoices', () => {
       'get /api/contracts', 'post /api/contracts', 'get /api/contracts/templates', 'get /api/contracts/{id}', 'put /api/contracts/{id}', 'delete /api/contracts/{id}',
       'post /api/contracts/{id}/duplicate',
       'get /api/resumes', 'post /api/resumes', 'get /api/resumes/templates', 'get /api/resumes/{id}', 'put /api/resumes/{id}', 'delete /api/resumes/{id}',
-      'post /api/resumes/{id}/duplicate', 'post /api/resumes/{id}/ats-score',
+      'post /api/resumes/{id}/duplicate', 'post /api/resumes/{id}/ats-score', 'post /api/resumes/optimize',
     ];
     const documented = Object.entries(spec.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method} ${path}`));
     for (const route of expected) assert.ok(documented.includes(route), route);
