@@ -15,6 +15,8 @@ export interface Membership {
   investigationId: string;
   userId: string;
   role: MemberRole;
+  /** The investigation's version when the request began (see bumpVersion). */
+  version: number;
 }
 
 declare module 'fastify' {
@@ -33,12 +35,21 @@ declare module 'fastify' {
 
 export async function findMembership(db: Db, investigationId: string, userId: string): Promise<Membership | null> {
   const row = await db
-    .selectFrom('inv_members')
-    .select('role')
-    .where('investigation_id', '=', investigationId)
-    .where('user_id', '=', userId)
+    .selectFrom('inv_members as m')
+    .innerJoin('investigations as i', 'i.id', 'm.investigation_id')
+    .select(['m.role', 'i.version'])
+    .where('m.investigation_id', '=', investigationId)
+    .where('m.user_id', '=', userId)
     .executeTakeFirst();
-  return row ? { investigationId, userId, role: row.role } : null;
+  return row ? { investigationId, userId, role: row.role, version: Number(row.version) } : null;
+}
+
+/**
+ * Marks a change that shows in the entity list. Called in the transaction of the change (or after
+ * it), never before: a list computed under the old version is then never stored under the new one.
+ */
+export async function bumpVersion(db: Db, investigationId: string): Promise<void> {
+  await db.updateTable('investigations').set((eb) => ({ version: eb('version', '+', 1) })).where('id', '=', investigationId).execute();
 }
 
 /**

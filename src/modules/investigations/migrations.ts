@@ -119,4 +119,11 @@ export const investigationsMigrations: Migration[] = [
       await db.schema.createIndex('inv_attachments_board').on('inv_attachments').columns(['investigation_id', 'id']).execute();
     },
   },
+  {
+    name: 'investigations_002_board_version',
+    async up(db) {
+      // Bumped by every change that shows in the entity list, so a cached list is keyed by it.
+      await db.schema.alterTable('investigations').addColumn('version', 'integer', (col) => col.notNull().defaultTo(0)).execute();
+    },
+  },
 ];

@@ -1,3 +1,4 @@
+import type { ColumnType } from 'kysely';
 import type { BoolColumn } from '../../core/db/columns.js';
 
 export type MemberRole = 'owner' | 'admin' | 'member' | 'viewer';
@@ -13,6 +14,8 @@ export interface InvestigationsTable {
   created_by: string;
   created_at: string;
   updated_at: string;
+  /** Bumped by every change that shows in the entity list (the key of its cache). */
+  version: ColumnType<number, number | undefined, number>;
 }
 
 export interface InvMembersTable {

@@ -211,6 +211,9 @@ describe('entities', () => {
     assert.equal(large.entities.length, 500);
     assert.equal(large.count, small.count, `500 entities took ${large.count} queries, 5 took ${small.count}`);
     assert.ok(large.count <= 5, `${large.count} queries`);
+    const again = await measure(500);
+    assert.deepEqual(again.entities, large.entities);
+    assert.ok(again.count < large.count, 'an unchanged board is served from the cache');
     const first = large.entities.find((e: { id: string }) => e.id === e0);
     assert.equal(first.comments_count, 2);
     assert.equal(first.attachments_count, 1);
@@ -368,4 +371,51 @@ describe('comments', () => {
 test('a stranger registered later sees no investigation', async () => {
   const stranger = await registerUser(t.app);
   assert.deepEqual((await call(t.app, { method: 'GET', url: '/api/investigations', headers: stranger.headers })).body.investigations, []);
+});
+
+test('the cached list is never stale: every change that shows in it is seen at once', async () => {
+  const b = await createBoard(t.app, 'Cache');
+  const url = `/api/investigations/${b.id}/entities`;
+  const h = b.users.member.headers;
+  const list = async () => (await call(t.app, { method: 'GET', url, headers: b.users.viewer.headers })).body.entities;
+  const one = async (id: string) => (await list()).find((e: { id: string }) => e.id === id);
+
+  const id = await createEntity(t.app, b.id, b.users.member, { title: 'v1', tags: ['red'] });
+  assert.equal((await one(id)).title, 'v1');
+  assert.deepEqual(await list(), await list(), 'a repeated read is identical');
+
+  await call(t.app, { method: 'PUT', url: `${url}/${id}`, headers: h, payload: { title: 'v2' } });
+  assert.equal((await one(id)).title, 'v2');
+
+  const tagId = (await one(id)).tags[0].id;
+  await call(t.app, { method: 'PUT', url: `/api/investigations/${b.id}/tags/${tagId}`, headers: h, payload: { name: 'crimson', color: '#AA0000' } });
+  assert.deepEqual((await one(id)).tags, [{ id: tagId, name: 'crimson', color: '#AA0000' }]);
+  await call(t.app, { method: 'DELETE', url: `/api/investigations/${b.id}/tags/${tagId}`, headers: h });
+  assert.deepEqual((await one(id)).tags, []);
+
+  const comment = await call(t.app, { method: 'POST', url: `${url}/${id}/comments`, headers: h, payload: { content: 'x' } });
+  assert.equal((await one(id)).comments_count, 1);
+  await call(t.app, { method: 'DELETE', url: `/api/investigations/${b.id}/comments/${comment.body.id}`, headers: h });
+  assert.equal((await one(id)).comments_count, 0);
+
+  const file = multipart('file', 'a.txt', Buffer.from('a'));
+  const attachment = await call(t.app, { method: 'POST', url: `${url}/${id}/attachments`, headers: { ...h, ...file.headers }, payload: file.payload });
+  assert.equal((await one(id)).attachments_count, 1);
+  await call(t.app, { method: 'DELETE', url: attachment.body.url, headers: h });
+  assert.equal((await one(id)).attachments_count, 0);
+
+  const photo = multipart('photo', 'p.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
+  await call(t.app, { method: 'POST', url: `${url}/${id}/photo`, headers: { ...h, ...photo.headers }, payload: photo.payload });
+  assert.equal((await one(id)).photo_url, `${url}/${id}/photo`);
+  await call(t.app, { method: 'DELETE', url: `${url}/${id}/photo`, headers: h });
+  assert.equal((await one(id)).photo_url, null);
+
+  const second = await createEntity(t.app, b.id, b.users.member, { title: 'second' });
+  assert.equal((await list()).length, 2);
+  await call(t.app, { method: 'DELETE', url: `${url}/${second}`, headers: h });
+  assert.deepEqual((await list()).map((e: { id: string }) => e.id), [id]);
+
+  // Filters and pages are cached apart.
+  assert.equal((await call(t.app, { method: 'GET', url: `${url}?search=nothing`, headers: h })).body.entities.length, 0);
+  assert.equal((await call(t.app, { method: 'GET', url: `${url}?search=v2`, headers: h })).body.entities.length, 1);
 });

@@ -1,5 +1,5 @@
 import { newId, now } from '../../../core/db/columns.js';
-import type { Db } from '../access.js';
+import { bumpVersion, type Db } from '../access.js';
 import type { Comment } from './schema.js';
 
 function selectComments(db: Db, investigationId: string) {
@@ -59,7 +59,10 @@ export async function findComment(db: Db, investigationId: string, commentId: st
 export async function insertComment(db: Db, investigationId: string, entityId: string, userId: string, content: string): Promise<string> {
   const id = newId();
   const at = now();
-  await db.insertInto('inv_comments').values({ id, investigation_id: investigationId, entity_id: entityId, user_id: userId, content, created_at: at, updated_at: at }).execute();
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('inv_comments').values({ id, investigation_id: investigationId, entity_id: entityId, user_id: userId, content, created_at: at, updated_at: at }).execute();
+    await bumpVersion(trx, investigationId); // comments_count
+  });
   return id;
 }
 
@@ -68,5 +71,8 @@ export async function updateComment(db: Db, investigationId: string, commentId: 
 }
 
 export async function deleteComment(db: Db, investigationId: string, commentId: string): Promise<void> {
-  await db.deleteFrom('inv_comments').where('investigation_id', '=', investigationId).where('id', '=', commentId).execute();
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('inv_comments').where('investigation_id', '=', investigationId).where('id', '=', commentId).execute();
+    await bumpVersion(trx, investigationId); // comments_count
+  });
 }

@@ -2,7 +2,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { textMatches } from '../../../core/db/search.js';
 import type { CoreTables } from '../../../core/db/tables.js';
-import type { Db } from '../access.js';
+import { bumpVersion, type Db } from '../access.js';
 import type { EntityType, InvEntitiesTable, InvestigationsTables } from '../tables.js';
 import { ensureTags } from '../tags/repo.js';
 import type { Tag } from '../tags/schema.js';
@@ -159,6 +159,7 @@ export async function insertEntity(db: Db, investigationId: string, userId: stri
       })
       .execute();
     await setTags(trx, investigationId, id, tagNames);
+    await bumpVersion(trx, investigationId);
   });
   return id;
 }
@@ -202,6 +203,7 @@ export async function updateEntity(
       .where('id', '=', entityId)
       .execute();
     if (tagNames !== undefined) await setTags(trx, investigationId, entityId, tagNames);
+    await bumpVersion(trx, investigationId);
     return true;
   });
 }
@@ -216,6 +218,7 @@ export async function deleteEntity(db: Db, investigationId: string, entityId: st
     if (!entity) return null;
     const attachments = await trx.selectFrom('inv_attachments').select('storage_key').where('entity_id', '=', entityId).execute();
     await trx.deleteFrom('inv_entities').where('id', '=', entityId).execute();
+    await bumpVersion(trx, investigationId);
     return [...attachments.map((row) => row.storage_key), ...(entity.photo_key ? [entity.photo_key] : [])];
   });
 }
@@ -241,6 +244,7 @@ export async function replacePhoto(db: Db, investigationId: string, entityId: st
       .set({ photo_key: photo?.key ?? null, photo_type: photo?.type ?? null, updated_at: now() })
       .where('id', '=', entityId)
       .execute();
+    await bumpVersion(trx, investigationId);
     return current.photo_key;
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { badRequest, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
 import { READ, WRITE } from '../access.js';
@@ -13,9 +14,16 @@ import { entityTypeOf, normaliseTagNames } from './rules.js';
 import { CreateEntityBody, Entity, EntitiesQuery, EntityCreated, EntityList, EntityParams, UpdateEntityBody } from './schema.js';
 
 const tags = ['investigation entities'];
+const ENTITY_CACHE_BYTES = 32 * 1024 * 1024;
+const ENTITY_CACHE_TTL_SECONDS = 600;
 
 export async function entityRoutes(fastify: FastifyInstance, { db, storage }: ModuleContext): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  /**
+   * Serialised entity lists. A board is read far more often than it changes (every member opening
+   * it, every client resynchronising); a 500-entity list costs milliseconds of SQL and JSON.
+   */
+  const listCache = app.createCache({ name: 'investigation-entities', maxBytes: ENTITY_CACHE_BYTES, ttlSeconds: ENTITY_CACHE_TTL_SECONDS });
 
   app.get(
     '/api/investigations/:id/entities',
@@ -30,7 +38,19 @@ export async function entityRoutes(fastify: FastifyInstance, { db, storage }: Mo
         response: { 200: EntityList },
       },
     },
-    async (request) => ({ entities: await repo.listEntities(db, request.params.id, request.query) }),
+    async (request, reply) => {
+      const { id } = request.params;
+      const query = request.query;
+      // Keyed by the board's version: any change that shows in the list makes a new key.
+      const key = JSON.stringify([id, request.membership.version, query.type ?? null, query.tag ?? null, query.search ?? null, query.limit, query.offset]);
+      let body = await listCache.get(key);
+      if (body === null) {
+        body = reply.serialize({ entities: await repo.listEntities(db, id, query) }) as string;
+        listCache.set(key, body).catch(() => undefined); // a cache that cannot store is only slower
+      }
+      // Already serialised by this route's own response schema: a string payload is sent as it is.
+      return reply.type('application/json; charset=utf-8').send(body as unknown as Static<typeof EntityList>);
+    },
   );
 
   app.post(

@@ -1,5 +1,5 @@
 import { newId, now } from '../../../core/db/columns.js';
-import type { Db } from '../access.js';
+import { bumpVersion, type Db } from '../access.js';
 import type { Attachment } from './schema.js';
 
 export const attachmentUrl = (investigationId: string, attachmentId: string): string => `/api/investigations/${investigationId}/attachments/${attachmentId}`;
@@ -55,10 +55,16 @@ export async function insertAttachment(
     uploaded_by: userId,
     uploaded_at: now(),
   };
-  await db.insertInto('inv_attachments').values(row).execute();
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('inv_attachments').values(row).execute();
+    await bumpVersion(trx, investigationId); // attachments_count
+  });
   return publicAttachment(toRecord(investigationId, row));
 }
 
 export async function deleteAttachment(db: Db, investigationId: string, attachmentId: string): Promise<void> {
-  await db.deleteFrom('inv_attachments').where('investigation_id', '=', investigationId).where('id', '=', attachmentId).execute();
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('inv_attachments').where('investigation_id', '=', investigationId).where('id', '=', attachmentId).execute();
+    await bumpVersion(trx, investigationId); // attachments_count
+  });
 }

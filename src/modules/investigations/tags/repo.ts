@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import type { CoreTables } from '../../../core/db/tables.js';
-import type { Db } from '../access.js';
+import { bumpVersion, type Db } from '../access.js';
 import type { InvestigationsTables } from '../tables.js';
 import { DEFAULT_TAG_COLOR, type Tag } from './schema.js';
 
@@ -31,19 +31,28 @@ export async function insertTag(db: Db, investigationId: string, name: string, c
   return tag;
 }
 
+/** Renaming or recolouring shows on every entity with the tag: same transaction as the version bump. */
 export async function updateTag(db: Db, investigationId: string, tagId: string, patch: { name?: string; color?: string }): Promise<Tag | null> {
-  await db
-    .updateTable('inv_tags')
-    .set({ ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.color !== undefined ? { color: patch.color.toUpperCase() } : {}) })
-    .where('investigation_id', '=', investigationId)
-    .where('id', '=', tagId)
-    .execute();
-  return findTag(db, investigationId, tagId);
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('inv_tags')
+      .set({ ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.color !== undefined ? { color: patch.color.toUpperCase() } : {}) })
+      .where('investigation_id', '=', investigationId)
+      .where('id', '=', tagId)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return null;
+    await bumpVersion(trx, investigationId);
+    return findTag(trx, investigationId, tagId);
+  });
 }
 
 export async function deleteTag(db: Db, investigationId: string, tagId: string): Promise<boolean> {
-  const result = await db.deleteFrom('inv_tags').where('investigation_id', '=', investigationId).where('id', '=', tagId).executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+  return db.transaction().execute(async (trx) => {
+    const result = await trx.deleteFrom('inv_tags').where('investigation_id', '=', investigationId).where('id', '=', tagId).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) return false;
+    await bumpVersion(trx, investigationId);
+    return true;
+  });
 }
 
 /**
