@@ -250,5 +250,10 @@ describe('patients', () => {
     const kamau = await list('search=kamau&limit=5');
     assert.ok(kamau.pagination.total > 5);
     assert.equal(kamau.patients.length, 5);
+    const second = await list('search=kamau&limit=5&offset=5');
+    assert.equal(second.pagination.total, kamau.pagination.total);
+    assert.ok(!second.patients.some((p) => kamau.patients.some((q) => q.id === p.id)));
+    const beyond = await list('search=kamau&offset=1000');
+    assert.deepEqual([beyond.patients.length, beyond.pagination.total], [0, kamau.pagination.total]);
   });
 });

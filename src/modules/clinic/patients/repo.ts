@@ -180,13 +180,28 @@ export async function listPatients(db: Db, filter: PatientsQuery): Promise<{ row
   const countAll = (eb: ExpressionBuilder<ClinicDb, keyof ClinicDb>) => eb.fn.countAll<number>().as('total');
 
   if (prefixes.length > 0 && !filtered) {
+    // One pass over the matches gives the page's keys and, through the window, the total.
     const ids = matchingIds(db, prefixes).as('m');
-    const page = db.selectFrom(ids).select('m.op_key').orderBy('m.op_key', 'desc').limit(filter.limit).offset(filter.offset);
-    const [rows, count] = await Promise.all([
-      db.selectFrom('patients').selectAll().where('op_key', 'in', page).orderBy('op_key', 'desc').execute(),
-      db.selectFrom(ids).select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(count.total) };
+    const page = await db
+      .selectFrom(ids)
+      .select(['m.op_key', sql<number>`count(*) over ()`.as('total')])
+      .orderBy('m.op_key', 'desc')
+      .limit(filter.limit)
+      .offset(filter.offset)
+      .execute();
+    const total = page.length > 0
+      ? Number(page[0]!.total)
+      : filter.offset === 0
+        ? 0
+        : Number((await db.selectFrom(ids).select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
+    if (page.length === 0) return { rows: [], total };
+    const rows = await db
+      .selectFrom('patients')
+      .selectAll()
+      .where('op_key', 'in', page.map((row) => Number(row.op_key)))
+      .orderBy('op_key', 'desc')
+      .execute();
+    return { rows, total };
   }
 
   let query = db.selectFrom('patients').where('archived_at', 'is', null);
