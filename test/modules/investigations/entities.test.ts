@@ -419,3 +419,25 @@ test('the cached list is never stale: every change that shows in it is seen at o
   assert.equal((await call(t.app, { method: 'GET', url: `${url}?search=nothing`, headers: h })).body.entities.length, 0);
   assert.equal((await call(t.app, { method: 'GET', url: `${url}?search=v2`, headers: h })).body.entities.length, 1);
 });
+
+test('a page using more than 1,000 distinct tags still lists every tag', async () => {
+  const b = await createBoard(t.app, 'Many tags');
+  const db = t.app.db as unknown as Kysely<InvestigationsTables>;
+  const at = now();
+  const entities = Array.from({ length: 21 }, (_, i) => ({
+    id: newId(), investigation_id: b.id, type: 'evidence' as const, title: `E${i}`, description: null, role: null, location: null, address: null,
+    event_date: null, event_end_date: null, is_timeslot: false, evidence_type: null, photo_key: null, photo_type: null, created_by: b.users.owner.user.id, created_at: at, updated_at: at,
+  }));
+  await db.insertInto('inv_entities').values(entities).execute();
+  for (const [i, entity] of entities.entries()) {
+    const tags = Array.from({ length: 50 }, (_, j) => ({ id: newId(), investigation_id: b.id, name: `t${String(i * 50 + j).padStart(4, '0')}`, color: '#000000', created_at: at }));
+    await db.insertInto('inv_tags').values(tags).execute();
+    await db.insertInto('inv_entity_tags').values(tags.map((tag) => ({ entity_id: entity.id, tag_id: tag.id }))).execute();
+  }
+  const { status, body } = await call(t.app, { method: 'GET', url: `/api/investigations/${b.id}/entities`, headers: b.users.viewer.headers });
+  assert.equal(status, 200);
+  assert.equal(body.entities.length, 21);
+  const first = body.entities.find((e: { title: string }) => e.title === 'E0');
+  assert.deepEqual(first.tags.map((tag: { name: string }) => tag.name), Array.from({ length: 50 }, (_, j) => `t${String(j).padStart(4, '0')}`));
+  assert.equal(body.entities.reduce((sum: number, e: { tags: unknown[] }) => sum + e.tags.length, 0), 1050);
+});

@@ -51,6 +51,9 @@ function selectEntities(db: Db | Trx) {
 
 type EntityRow = Omit<Selectable<InvEntitiesTable>, 'photo_type'> & { tag_ids: string | null; comments_count: number | string; attachments_count: number | string };
 
+/** Past this, the board's whole tag list is read instead of a parameter per tag (engines cap parameters). */
+const MAX_TAG_IDS_IN_QUERY = 1000;
+
 const byName = (a: Tag, b: Tag): number => {
   const x = a.name.toLowerCase();
   const y = b.name.toLowerCase();
@@ -62,7 +65,13 @@ async function toEntities(db: Db | Trx, rows: EntityRow[]): Promise<Entity[]> {
   const tagIds = new Set<string>();
   for (const row of rows) if (row.tag_ids) for (const tagId of row.tag_ids.split(',')) tagIds.add(tagId);
   // Each tag once (a board has few tags, used by many entities), rather than once per assignment.
-  const tagRows = tagIds.size === 0 ? [] : await db.selectFrom('inv_tags').select(['id', 'name', 'color']).where('id', 'in', [...tagIds]).execute();
+  const tags = db.selectFrom('inv_tags').select(['id', 'name', 'color']);
+  const tagRows =
+    tagIds.size === 0
+      ? []
+      : tagIds.size <= MAX_TAG_IDS_IN_QUERY
+        ? await tags.where('id', 'in', [...tagIds]).execute()
+        : await tags.where('investigation_id', '=', rows[0]!.investigation_id).execute(); // all rows share it
   const tagById = new Map<string, Tag>(tagRows.map((tag) => [tag.id, { id: tag.id, name: tag.name, color: tag.color }]));
   const tagsOf = (row: EntityRow): Tag[] => {
     if (!row.tag_ids) return [];
