@@ -42,6 +42,7 @@ export async function liveRoutes(fastify: FastifyInstance, { db, heartbeatMs }: 
     '/api/investigations/:id/events',
     {
       config: READ,
+      exposeHeadRoute: false, // a HEAD request would open a stream it can never read
       schema: {
         tags,
         summary: 'Live changes of the investigation as Server-Sent Events',
