@@ -40,6 +40,7 @@ export const clinicMigrations: Migration[] = [
       await sql`create unique index patients_national_id on patients (national_id) where archived_at is null and national_id is not null`.execute(db);
       await sql`create unique index patients_identity_key on patients (identity_key) where archived_at is null and identity_key is not null`.execute(db);
       await db.schema.createIndex('patients_created').on('patients').column('created_at').execute();
+      await sql`create index patients_area on patients (lower(area))`.execute(db);
 
       await db.schema
         .createTable('patient_search_terms')
