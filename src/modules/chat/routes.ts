@@ -178,6 +178,8 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
       const job = jobs.liveJob(owner, id);
       if (job && !job.outcome) {
         const sse = openSse(reply);
+        // A comment at once sends the headers, so the client knows its stream is open before any piece.
+        sse.raw(': connected\n\n');
         const heartbeat = setInterval(() => sse.raw(': waiting\n\n'), HEARTBEAT_MS);
         heartbeat.unref();
         const unfollow = job.generation.follow((piece) => sse.send({ content: piece, done: false }));

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { chatModule } from '../../../src/modules/chat/index.js';
 import { startFakeOllama, type FakeOllama } from '../../fake-ollama.js';
 import { call, registerUser, startTestApp, type TestApp, type TestUser } from '../../helpers/app.js';
-import { contentOf, getSse } from './sse-client.js';
+import { contentOf, getSse, openStream, parseEvents } from './sse-client.js';
 
 let fake: FakeOllama;
 let t: TestApp;
@@ -176,15 +176,17 @@ describe('a full queue and shutdown', () => {
     const direct = await call(small.app, { method: 'POST', url: '/api/chat-optimized', headers: who.headers, payload: { messages: [{ role: 'user', content: unique('direct') }], stream: false } });
     assert.equal(direct.status, 429, 'direct requests share the queue');
 
-    const runningStream = getSse(`${smallBase}/api/chat-queue/${running.request_id}/stream`, who.headers);
-    const waitingStream = getSse(`${smallBase}/api/chat-queue/${waiting1.request_id}/stream`, who.headers);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Both streams are open (headers received) before the server starts closing.
+    const runningResponse = await openStream(`${smallBase}/api/chat-queue/${running.request_id}/stream`, who.headers);
+    const waitingResponse = await openStream(`${smallBase}/api/chat-queue/${waiting1.request_id}/stream`, who.headers);
+    assert.equal(runningResponse.status, 200);
+    assert.equal(waitingResponse.status, 200);
     const closing = small.close();
-    const failed = await waitingStream;
+    const failed = { events: parseEvents(await waitingResponse.text()) };
     assert.equal((failed.events.at(-1) as { done: boolean }).done, true);
     assert.match(String((failed.events.at(-1) as { error: string }).error), /shutting down/);
     fake.release();
-    const finished = await runningStream;
+    const finished = { events: parseEvents(await runningResponse.text()) };
     assert.equal(contentOf(finished.events), expected(runningText), 'the running job finished during the drain');
     await closing;
   });

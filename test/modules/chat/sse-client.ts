@@ -55,6 +55,23 @@ export function openRequest(url: string, body: unknown, headers: Record<string, 
   return { firstBytes, leave: () => request.destroy() };
 }
 
+/** A GET over a plain node:http connection: resolves once the headers arrived; `text()` reads the rest. */
+export function openStream(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text(): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'GET', agent: false, headers }, (response) => {
+      const parts: Buffer[] = [];
+      const ended = new Promise<string>((done, fail) => {
+        response.on('data', (chunk: Buffer) => parts.push(chunk));
+        response.on('end', () => done(Buffer.concat(parts).toString('utf8')));
+        response.on('error', fail);
+      });
+      resolve({ status: response.statusCode ?? 0, text: () => ended });
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 /** Opens a stream, waits for its first bytes, then hangs up; returns what arrived. */
 export async function postAndLeave(url: string, body: unknown, headers: Record<string, string> = {}): Promise<string> {
   const open = openRequest(url, body, headers);
