@@ -84,10 +84,14 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     assert.equal(first.body.payment.received_by, cashier.user.id);
     assert.deepEqual([first.body.invoice.amount_paid, first.body.invoice.balance, first.body.invoice.status], [500, 580, 'partial']);
 
+    const audited = async () => (await call(app, { method: 'GET', url: '/api/audit?resource=payment', headers: admin.headers })).body.pagination.total;
+    const entriesBefore = await audited();
     const over = await pay({ invoice_id: inv.id, amount: 580.01, method: 'cash' });
     assert.equal(over.status, 400);
     assert.equal(over.body.code, 'OVERPAYMENT');
     assert.equal((await getInvoice(inv.id)).amount_paid, 500);
+    // Refused changes leave no trace in the audit log: the entry is written in the change's transaction.
+    assert.equal(await audited(), entriesBefore);
 
     const rest = await pay({ invoice_id: inv.id, amount: 580, method: 'mpesa', reference: 'QK7ABC12XY' });
     assert.equal(rest.status, 201);

@@ -100,6 +100,15 @@ describe('visits', () => {
     assert.equal((await move(visit.id, 'triaged')).status, 409);
   });
 
+  test('concurrent identical moves: one wins, the others are 409', async () => {
+    const patient = await createPatient(app, desk);
+    const visit = await createVisit(app, desk, patient.id);
+    const results = await Promise.all([move(visit.id, 'triaged'), move(visit.id, 'triaged'), move(visit.id, 'triaged')]);
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 409, 409]);
+    const audit = await call(app, { method: 'GET', url: `/api/audit?resource=visit&action=status&resource_id=${visit.id}`, headers: admin.headers });
+    assert.equal(audit.body.pagination.total, 1);
+  });
+
   test('vitals within physiological ranges, merged field by field', async () => {
     const patient = await createPatient(app, desk);
     const visit = await createVisit(app, desk, patient.id);
