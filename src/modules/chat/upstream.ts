@@ -169,8 +169,14 @@ function ollamaOptions(options: GenerationOptions | undefined): Record<string, u
   return Object.keys(mapped).length > 0 ? mapped : undefined;
 }
 
+/** Ollama reads a bare number as seconds (`-1`: keep loaded forever) and a string as a Go duration ("15m"). */
+export function keepAliveValue(raw: string): string | number {
+  return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
+}
+
 function ollamaUpstream(settings: UpstreamSettings): Upstream {
   const base = settings.baseUrl.replace(/\/+$/, '');
+  const keepAlive = keepAliveValue(settings.keepAlive);
   const json = { 'content-type': 'application/json' };
 
   return {
@@ -181,7 +187,7 @@ function ollamaUpstream(settings: UpstreamSettings): Upstream {
         model: request.model,
         messages: request.messages,
         stream: true,
-        keep_alive: settings.keepAlive,
+        keep_alive: keepAlive,
         ...(request.format ? { format: request.format } : {}),
         ...(ollamaOptions(request.options) ? { options: ollamaOptions(request.options) } : {}),
       };
@@ -239,7 +245,7 @@ function ollamaUpstream(settings: UpstreamSettings): Upstream {
       // An empty prompt makes Ollama load the model and keep it for keep_alive, without generating.
       const { response } = await send(
         `${base}/api/generate`,
-        { method: 'POST', headers: json, body: JSON.stringify({ model, prompt: '', stream: false, keep_alive: settings.keepAlive }) },
+        { method: 'POST', headers: json, body: JSON.stringify({ model, prompt: '', stream: false, keep_alive: keepAlive }) },
         new AbortController().signal,
         settings.timeoutMs,
       );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RecentAverage, cacheKey, estimatedWaitMs, nextIndex, queuePosition, ratio, totalChars, withSystemPrompt, wordChunks } from '../../../src/modules/chat/rules.js';
-import type { ChatMessage } from '../../../src/modules/chat/upstream.js';
+import { keepAliveValue, openAiBase, type ChatMessage } from '../../../src/modules/chat/upstream.js';
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 
@@ -92,4 +92,12 @@ test('totalChars and ratio', () => {
   assert.equal(totalChars([user('abc'), user('de')]), 5);
   assert.equal(ratio(1, 3), 0.3333);
   assert.equal(ratio(0, 0), 0);
+});
+
+test('keep_alive: numbers are seconds, anything else a duration string; OpenAI base URLs with or without /v1', () => {
+  assert.equal(keepAliveValue('-1'), -1);
+  assert.equal(keepAliveValue('300'), 300);
+  assert.equal(keepAliveValue('15m'), '15m');
+  assert.equal(openAiBase('http://host:8000/v1/'), 'http://host:8000');
+  assert.equal(openAiBase('http://host:8000'), 'http://host:8000');
 });
