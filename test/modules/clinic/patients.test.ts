@@ -88,6 +88,7 @@ describe('patients', () => {
     assert.equal(sameId.status, 409);
     assert.equal(sameId.body.code, 'DUPLICATE_PATIENT');
     assert.equal(sameId.body.existing_id, original.id);
+    assert.equal(sameId.body.existing_patient_id, original.id);
     const samePerson = await call(app, {
       method: 'POST',
       url: '/api/patients',

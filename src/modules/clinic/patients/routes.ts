@@ -20,6 +20,7 @@ const DuplicateBody = Type.Object({
   error: Type.String(),
   code: Type.String(),
   existing_id: Type.String({ description: 'The id of the patient already registered' }),
+  existing_patient_id: Type.String({ description: 'The same id, under the name some clients use' }),
 });
 
 /** Thrown inside a transaction when the patient already exists; answered as 409 with the existing id. */
@@ -46,6 +47,7 @@ export async function patientRoutes(fastify: FastifyInstance): Promise<void> {
     error: 'This patient is already registered',
     code: 'DUPLICATE_PATIENT',
     existing_id: existingId,
+    existing_patient_id: existingId,
   });
 
   app.get(
