@@ -58,6 +58,8 @@ describe('patients', () => {
       [{ insurance_type: 'sha', insurance_number: null }, 'insurance_number'],
       [{ blood_group: 'O+' }, 'blood_group'],
       [{ first_name: 'x'.repeat(101) }, 'first_name'],
+      [{ date_of_birth: '2999-01-01' }, 'date_of_birth'],
+      [{ date_of_birth: '1850-01-01' }, 'date_of_birth'],
     ];
     for (const [fields, field] of cases) {
       const { status, body } = await call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: patientBody(fields) });

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { badRequest, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
-import { audit } from '../common.js';
+import { audit, today } from '../common.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
 import type { AuditTables } from '../../../core/audit/tables.js';
@@ -30,7 +30,13 @@ class DuplicatePatient extends Error {
   }
 }
 
-function checkInsurance(fields: repo.PatientFields): void {
+/** Rules across fields, on the record as it would be stored (after merging an edit). */
+function checkFields(fields: repo.PatientFields): void {
+  if (fields.date_of_birth && (fields.date_of_birth > today() || fields.date_of_birth < '1900-01-01')) {
+    throw badRequest('The date of birth must be a past date after 1900', 'VALIDATION_FAILED', [
+      { field: 'date_of_birth', message: 'must not be in the future or before 1900' },
+    ]);
+  }
   if (fields.insurance_type === 'sha' && !fields.insurance_number) {
     throw badRequest('An SHA patient needs an insurance_number (the SHA number)', 'VALIDATION_FAILED', [
       { field: 'insurance_number', message: 'is required when insurance_type is sha' },
@@ -76,7 +82,7 @@ export async function patientRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const fields = repo.fieldsFromBody(request.body);
-      checkInsurance(fields);
+      checkFields(fields);
       try {
         const row = await db.transaction().execute(async (trx) => {
           const existing = await repo.findDuplicate(trx, fields);
@@ -131,7 +137,7 @@ export async function patientRoutes(fastify: FastifyInstance): Promise<void> {
           const current = await repo.findPatient(trx, id);
           if (!current) throw notFound('Patient');
           fields = repo.mergeFields(repo.pickFields(current), request.body);
-          checkInsurance(fields);
+          checkFields(fields);
           const existing = await repo.findDuplicate(trx, fields, id);
           if (existing) throw new DuplicatePatient(existing);
           const updated = await repo.updatePatient(trx, id, fields);
