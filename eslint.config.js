@@ -13,6 +13,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
     files: ['bench/**', 'src/cli.ts', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },

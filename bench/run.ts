@@ -223,8 +223,8 @@ async function main(): Promise<void> {
   const [command, args] = pinned(0, process.execPath, [path.join(root, 'dist/main.js')]);
   const server = startProcess(command, args, env);
   const baseUrl = `http://127.0.0.1:${env.PORT}`;
-  let startupMs = 0;
-  let idleRssMb = 0;
+  let startupMs: number | undefined;
+  let idleRssMb: number | undefined;
   try {
     startupMs = Math.round(await waitForHealth(baseUrl, server, 30_000));
     await sleep(1000);
