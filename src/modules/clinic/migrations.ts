@@ -54,6 +54,15 @@ export const clinicMigrations: Migration[] = [
       await db.schema.createIndex('patient_search_terms_op_key').on('patient_search_terms').column('op_key').execute();
 
       await db.schema
+        .createTable('patient_name_prefixes')
+        .addColumn('prefix', 'text', (col) => col.notNull())
+        .addColumn('op_key', 'bigint', (col) => col.notNull().references('patients.op_key').onDelete('cascade'))
+        .addPrimaryKeyConstraint('patient_name_prefixes_pk', ['prefix', 'op_key'])
+        .$call((builder) => (dialect === 'sqlite' ? builder.modifyEnd(sql`without rowid`) : builder))
+        .execute();
+      await db.schema.createIndex('patient_name_prefixes_op_key').on('patient_name_prefixes').column('op_key').execute();
+
+      await db.schema
         .createTable('clinic_counters')
         .addColumn('name', 'text', (col) => col.primaryKey())
         .addColumn('value', 'bigint', (col) => col.notNull())

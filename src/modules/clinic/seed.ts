@@ -7,7 +7,7 @@ import { newId } from '../../core/db/columns.js';
 import { invoiceStatus, invoiceTotals } from './billing/rules.js';
 import { formatClaimNumber } from './claims/rules.js';
 import { addActivePatients } from './patients/repo.js';
-import { formatOpNumber, identityKey, opKey, searchTerms } from './patients/rules.js';
+import { formatOpNumber, identifierTerms, identityKey, namePrefixes, opKey } from './patients/rules.js';
 import { AREAS, COMPLAINTS, DIAGNOSES, FEMALE_NAMES, INTERVENTIONS, MALE_NAMES, SURNAMES } from './seed-data.js';
 import type {
   ClinicDb,
@@ -15,6 +15,7 @@ import type {
   ClinicPaymentsTable,
   ClinicTables,
   PatientsTable,
+  PatientNamePrefixesTable,
   PatientSearchTermsTable,
   ShaClaimsTable,
   VisitsTable,
@@ -179,12 +180,15 @@ export async function seedClinic(database: Database, options: SeedOptions): Prom
         for (const { id } of ids) inserted.add(id);
       }
       const terms: PatientSearchTermsTable[] = [];
+      const prefixes: PatientNamePrefixesTable[] = [];
       for (const row of rows) {
         if (!inserted.has(row.id)) continue;
-        for (const term of searchTerms(row)) terms.push({ term, op_key: row.op_key });
+        for (const term of identifierTerms(row)) terms.push({ term, op_key: row.op_key });
+        for (const prefix of namePrefixes(row)) prefixes.push({ prefix, op_key: row.op_key });
         patients.push({ id: row.id, created: Date.parse(row.created_at), insurance_type: row.insurance_type });
       }
       await insertMany(trx, 'patient_search_terms', terms as never);
+      await insertMany(trx, 'patient_name_prefixes', prefixes as never);
       await addActivePatients(trx, inserted.size);
     });
     progress(rows.length);

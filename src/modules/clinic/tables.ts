@@ -32,9 +32,15 @@ export interface PatientsTable {
   updated_at: string;
 }
 
-/** Search words of active patients (names, phone forms, identifiers), matched by prefix on an index. */
+/** Identifiers of active patients (OP number, phone forms, national id, insurance number), matched by prefix on an index. */
 export interface PatientSearchTermsTable {
   term: string;
+  op_key: number;
+}
+
+/** Every prefix of every name word of active patients, once per patient, matched by equality. */
+export interface PatientNamePrefixesTable {
+  prefix: string;
   op_key: number;
 }
 
@@ -128,6 +134,7 @@ export type ClinicTables = {
   clinic_staff_roles: ClinicStaffRolesTable;
   patients: PatientsTable;
   patient_search_terms: PatientSearchTermsTable;
+  patient_name_prefixes: PatientNamePrefixesTable;
   clinic_counters: ClinicCountersTable;
   visits: VisitsTable;
   clinic_invoices: ClinicInvoicesTable;

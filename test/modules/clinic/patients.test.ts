@@ -229,6 +229,17 @@ describe('patients', () => {
     for (const term of ['nyokabi', 'NYOK', 'wambui', 'gathoni', 'nyokabi wamb', '0733444555', '+254733444555', '733444', p.op_number, p.op_number.toLowerCase(), '93141592', '9314', 'SHA-777-888', 'sha777']) {
       assert.deepEqual(only(await list(`search=${encodeURIComponent(term)}`)), [p.id], term);
     }
+    assert.deepEqual(only(await list('search=nyokabi%200733')), [p.id]);
+    assert.deepEqual(only(await list('search=93141592%20wambui')), [p.id]);
+    // A word can match a name of one patient and an identifier of another: both are found.
+    const shaban = await createPatient(app, desk, { first_name: 'Omari', last_name: 'Shabanov', insurance_type: 'cash', insurance_number: null });
+    const byWord = only(await list('search=shab&limit=200'));
+    assert.ok(byWord.includes(shaban.id));
+    const shaInsured = only(await list('search=sha-777&limit=200'));
+    assert.deepEqual(shaInsured, [p.id]);
+    const mixed = await list('search=sha&limit=200');
+    assert.ok(mixed.patients.some((x) => x.id === shaban.id) && mixed.patients.some((x) => x.id === p.id));
+    assert.equal(mixed.pagination.total, new Set(mixed.patients.map((x) => x.id)).size);
     assert.equal((await list('search=nyokabi%20kamau')).pagination.total, 0);
     assert.equal((await list('search=zzzz')).pagination.total, 0);
     assert.deepEqual(only(await list('search=nyokabi&gender=female&insurance_type=sha&area=Nyeri')), [p.id]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canonicalJson, invoiceStatus, invoiceTotals } from '../../../src/modules/clinic/billing/rules.js';
 import { canMoveClaim, claimAmount, claimItems, formatClaimNumber, readinessProblems, statusAmounts } from '../../../src/modules/clinic/claims/rules.js';
-import { ageOn, formatOpNumber, identityKey, phoneForms, prefixUpperBound, searchPrefixes, searchTerms } from '../../../src/modules/clinic/patients/rules.js';
+import { ageOn, formatOpNumber, identifierTerms, identityKey, namePrefixes, phoneForms, prefixUpperBound, searchPrefixes, searchTerms } from '../../../src/modules/clinic/patients/rules.js';
 import { canMove, EMPTY_VITALS, mergeVitals, normaliseDiagnoses } from '../../../src/modules/clinic/visits/rules.js';
 import { ICD11_PATTERN, VISIT_STATUSES, type VisitStatus } from '../../../src/modules/clinic/visits/schema.js';
 
@@ -38,6 +38,15 @@ describe('patient rules', () => {
     for (const term of ['mary-anne', 'mary', 'anne', 'njoroge', 'op-2026-007', '0712345678', '254712345678', '12345678', 'sha-00012345', 'sha00012345']) {
       assert.ok(terms.includes(term), term);
     }
+  });
+
+  test('names are indexed by every prefix of every word, once; identifiers by their forms', () => {
+    const prefixes = namePrefixes({ first_name: 'Ann', last_name: 'Anne-Marie' });
+    for (const prefix of ['a', 'an', 'ann', 'anne', 'anne-marie', 'm', 'ma', 'marie']) assert.ok(prefixes.includes(prefix), prefix);
+    assert.equal(prefixes.length, new Set(prefixes).size);
+    assert.ok(!prefixes.includes('nn'));
+    const identifiers = identifierTerms({ op_number: 'OP-2026-007', first_name: 'Ann', last_name: 'X', phone_number: null, national_id: null, insurance_number: null });
+    assert.deepEqual(identifiers, ['op-2026-007', 'op2026007']);
   });
 
   test('search input: words lower-cased and accent-free, phone-like input reduced to digits', () => {

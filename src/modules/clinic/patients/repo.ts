@@ -2,7 +2,7 @@ import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysel
 import { newId, now } from '../../../core/db/columns.js';
 import { nextNumber, today, type Trx } from '../common.js';
 import type { ClinicDb, PatientsTable } from '../tables.js';
-import { ageOn, formatOpNumber, identityKey, opKey, prefixUpperBound, searchPrefixes, searchTerms } from './rules.js';
+import { ageOn, formatOpNumber, identifierTerms, identityKey, namePrefixes, opKey, prefixUpperBound, searchPrefixes } from './rules.js';
 import type { CreatePatientBody, Patient, PatientsQuery, UpdatePatientBody } from './schema.js';
 
 type Db = Kysely<ClinicDb> | Trx;
@@ -101,9 +101,16 @@ export async function addActivePatients(trx: Trx, delta: number): Promise<void> 
 
 async function writeSearchTerms(trx: Trx, row: PatientRow): Promise<void> {
   const key = Number(row.op_key);
-  await trx.deleteFrom('patient_search_terms').where('op_key', '=', key).execute();
-  const terms = searchTerms(row);
+  await deleteSearchTerms(trx, key);
+  const terms = identifierTerms(row);
   if (terms.length > 0) await trx.insertInto('patient_search_terms').values(terms.map((term) => ({ term, op_key: key }))).execute();
+  const prefixes = namePrefixes(row);
+  if (prefixes.length > 0) await trx.insertInto('patient_name_prefixes').values(prefixes.map((prefix) => ({ prefix, op_key: key }))).execute();
+}
+
+async function deleteSearchTerms(trx: Trx, key: number): Promise<void> {
+  await trx.deleteFrom('patient_search_terms').where('op_key', '=', key).execute();
+  await trx.deleteFrom('patient_name_prefixes').where('op_key', '=', key).execute();
 }
 
 /** Registers a patient with the next OP number of the year, taken inside this transaction. */
@@ -155,33 +162,73 @@ export async function archivePatient(trx: Trx, id: string): Promise<boolean> {
     .executeTakeFirst();
   if (!row) return false;
   await addActivePatients(trx, -1);
-  await trx.deleteFrom('patient_search_terms').where('op_key', '=', Number(row.op_key)).execute();
+  await deleteSearchTerms(trx, Number(row.op_key));
   return true;
 }
 
-function matchingIds(db: Db, prefixes: string[]) {
-  const matching = (prefix: string) =>
-    db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix));
-  let ids = matching(prefixes[0]!).distinct();
-  for (const prefix of prefixes.slice(1)) ids = ids.intersect(matching(prefix));
+type WordSource = 'name' | 'identifier' | 'both' | 'none';
+
+/** Where each search word can match at all: two index probes per word. */
+async function wordSources(db: Db, prefixes: string[]): Promise<WordSource[]> {
+  return Promise.all(
+    prefixes.map(async (prefix) => {
+      const [name, identifier] = await Promise.all([
+        db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix).limit(1).executeTakeFirst(),
+        db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix)).limit(1).executeTakeFirst(),
+      ]);
+      return name && identifier ? 'both' : name ? 'name' : identifier ? 'identifier' : 'none';
+    }),
+  );
+}
+
+/** The keys of the patients one word matches (each key once). */
+function wordMatches(db: Db, prefix: string, source: WordSource) {
+  const names = db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix);
+  const identifiers = db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix));
+  if (source === 'name') return names;
+  if (source === 'identifier') return identifiers.distinct();
+  return names.union(identifiers);
+}
+
+/** Patients matching every word: the words' key sets intersected (each wrapped, as UNION and INTERSECT bind differently per engine). */
+function matchingIds(db: Db, prefixes: string[], sources: WordSource[]) {
+  const wrapped = prefixes.map((prefix, index) => db.selectFrom(wordMatches(db, prefix, sources[index]!).as(`w${index}`)).select(`w${index}.op_key as op_key`));
+  let ids = wrapped[0]!;
+  for (const next of wrapped.slice(1)) ids = ids.intersect(next);
   return ids;
 }
 
 /**
- * Newest first (by OP number: registration order). `search` words must each be the
- * start of a word of the names or of an identifier (OP number, any form of the phone, national id,
- * insurance number). Search terms exist for active patients only, so a plain search is answered
- * from the covering index of patient_search_terms: the count and the page cost follow the number of
- * matches, not the size of the table, and only the page's rows are read from patients.
+ * Newest first (by OP number: registration order). `search` words must each be the start of a word
+ * of the names or of an identifier (OP number, any form of the phone, national id, insurance
+ * number). Names are matched through patient_name_prefixes (every prefix of every name word, one
+ * row per patient and prefix), so a name word is an equality lookup whose keys come out unique and in
+ * order: the count and the page are plain index reads. Identifiers are a range on
+ * patient_search_terms. Both tables hold active patients only, so a plain search never reads the
+ * patients table except for the page's rows; its cost follows the number of matches.
  */
 export async function listPatients(db: Db, filter: PatientsQuery): Promise<{ rows: PatientRow[]; total: number }> {
   const prefixes = searchPrefixes(filter.search ?? '');
   const filtered = Boolean(filter.gender || filter.insurance_type || filter.area);
   const countAll = (eb: ExpressionBuilder<ClinicDb, keyof ClinicDb>) => eb.fn.countAll<number>().as('total');
+  const sources = prefixes.length > 0 ? await wordSources(db, prefixes) : [];
+  // Every word must match something: one that matches nothing empties the result.
+  if (sources.includes('none')) return { rows: [], total: 0 };
+  const rowsFor = async (keys: number[]) =>
+    keys.length === 0 ? [] : db.selectFrom('patients').selectAll().where('op_key', 'in', keys).orderBy('op_key', 'desc').execute();
+
+  if (prefixes.length === 1 && sources[0] === 'name' && !filtered) {
+    const names = db.selectFrom('patient_name_prefixes').where('prefix', '=', prefixes[0]!);
+    const [page, count] = await Promise.all([
+      names.select('op_key').orderBy('op_key', 'desc').limit(filter.limit).offset(filter.offset).execute(),
+      names.select(countAll).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: await rowsFor(page.map((row) => Number(row.op_key))), total: Number(count.total) };
+  }
 
   if (prefixes.length > 0 && !filtered) {
     // One pass over the matches gives the page's keys and, through the window, the total.
-    const ids = matchingIds(db, prefixes).as('m');
+    const ids = matchingIds(db, prefixes, sources).as('m');
     const page = await db
       .selectFrom(ids)
       .select(['m.op_key', sql<number>`count(*) over ()`.as('total')])
@@ -194,18 +241,11 @@ export async function listPatients(db: Db, filter: PatientsQuery): Promise<{ row
       : filter.offset === 0
         ? 0
         : Number((await db.selectFrom(ids).select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
-    if (page.length === 0) return { rows: [], total };
-    const rows = await db
-      .selectFrom('patients')
-      .selectAll()
-      .where('op_key', 'in', page.map((row) => Number(row.op_key)))
-      .orderBy('op_key', 'desc')
-      .execute();
-    return { rows, total };
+    return { rows: await rowsFor(page.map((row) => Number(row.op_key))), total };
   }
 
   let query = db.selectFrom('patients').where('archived_at', 'is', null);
-  if (prefixes.length > 0) query = query.where('op_key', 'in', matchingIds(db, prefixes));
+  if (prefixes.length > 0) query = query.where('op_key', 'in', matchingIds(db, prefixes, sources));
   if (filter.gender) query = query.where('gender', '=', filter.gender);
   if (filter.insurance_type) query = query.where('insurance_type', '=', filter.insurance_type);
   if (filter.area) query = query.where(sql`lower(area)`, '=', filter.area.trim().toLowerCase());

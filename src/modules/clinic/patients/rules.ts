@@ -62,17 +62,33 @@ export interface SearchableFields {
   insurance_number: string | null;
 }
 
-/** Every word a patient is found by (each matched by prefix). Bounded: names and ids are bounded. */
-export function searchTerms(patient: SearchableFields): string[] {
+/** The identifiers a patient is found by, each matched by prefix (a range on the term index). */
+export function identifierTerms(patient: SearchableFields): string[] {
   const terms = new Set<string>([
-    ...nameWords(patient.first_name),
-    ...nameWords(patient.last_name),
     ...identifierForms(patient.op_number),
     ...phoneForms(patient.phone_number),
     ...identifierForms(patient.national_id),
     ...identifierForms(patient.insurance_number),
   ]);
   return [...terms].filter((term) => term.length <= 100);
+}
+
+/**
+ * Every prefix of every name word, once per patient: a search word then matches a name by equality,
+ * one index entry per patient, already in key order, so counting and paging need no de-duplication
+ * or sort. About 15 rows a patient.
+ */
+export function namePrefixes(patient: Pick<SearchableFields, 'first_name' | 'last_name'>): string[] {
+  const prefixes = new Set<string>();
+  for (const word of [...nameWords(patient.first_name), ...nameWords(patient.last_name)]) {
+    for (let length = 1; length <= Math.min(word.length, 100); length++) prefixes.add(word.slice(0, length));
+  }
+  return [...prefixes];
+}
+
+/** Both: every string a search word is compared with (for tests and explanations). */
+export function searchTerms(patient: SearchableFields): string[] {
+  return [...new Set([...nameWords(patient.first_name), ...nameWords(patient.last_name), ...identifierTerms(patient)])];
 }
 
 const PHONE_LIKE = /^\+?[\d\s().-]+$/;
