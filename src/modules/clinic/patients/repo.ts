@@ -211,30 +211,30 @@ export async function listPatients(db: Db, filter: PatientsQuery): Promise<{ row
   const prefixes = searchPrefixes(filter.search ?? '');
   const filtered = Boolean(filter.gender || filter.insurance_type || filter.area);
   const countAll = (eb: ExpressionBuilder<ClinicDb, keyof ClinicDb>) => eb.fn.countAll<number>().as('total');
-  const rowsFor = async (keys: number[]) =>
-    keys.length === 0 ? [] : db.selectFrom('patients').selectAll().where('op_key', 'in', keys).orderBy('op_key', 'desc').execute();
-
   if (prefixes.length === 1 && !filtered) {
+    // One word, the usual case: at most two probes, then the page's rows and the count in one statement.
     const prefix = prefixes[0]!;
     const identifier = await db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix)).limit(1).executeTakeFirst();
-    if (!identifier) {
-      // The common case, a name: the page's rows and the count in one statement of index reads.
-      const names = db.selectFrom('patient_name_prefixes').where('prefix', '=', prefix);
-      const rows = await db
-        .selectFrom('patients')
-        .selectAll('patients')
-        .select(names.select(countAll).as('match_count'))
-        .where('op_key', 'in', names.select('op_key').orderBy('op_key', 'desc').limit(filter.limit).offset(filter.offset))
-        .orderBy('op_key', 'desc')
-        .execute();
-      if (rows.length > 0) return { rows: rows.map(({ match_count: _count, ...row }) => row), total: Number(rows[0]!.match_count) };
-      return { rows: [], total: filter.offset === 0 ? 0 : Number((await names.select(countAll).executeTakeFirstOrThrow()).total) };
-    }
+    const name = identifier ? await db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix).limit(1).executeTakeFirst() : true;
+    const source: WordSource = identifier ? (name ? 'both' : 'identifier') : 'name';
+    const matches = () => wordMatches(db, prefix, source).as('m');
+    const count = db.selectFrom(matches()).select((eb) => eb.fn.countAll<number>().as('total'));
+    const rows = await db
+      .selectFrom('patients')
+      .selectAll('patients')
+      .select(count.as('match_count'))
+      .where('op_key', 'in', db.selectFrom(matches()).select('m.op_key').orderBy('m.op_key', 'desc').limit(filter.limit).offset(filter.offset))
+      .orderBy('op_key', 'desc')
+      .execute();
+    if (rows.length > 0) return { rows: rows.map(({ match_count: _count, ...row }) => row), total: Number(rows[0]!.match_count) };
+    return { rows: [], total: filter.offset === 0 ? 0 : Number((await count.executeTakeFirstOrThrow()).total) };
   }
 
   const sources = prefixes.length > 0 ? await wordSources(db, prefixes) : [];
   // Every word must match something: one that matches nothing empties the result.
   if (sources.includes('none')) return { rows: [], total: 0 };
+  const rowsFor = async (keys: number[]) =>
+    keys.length === 0 ? [] : db.selectFrom('patients').selectAll().where('op_key', 'in', keys).orderBy('op_key', 'desc').execute();
 
   if (prefixes.length > 0 && !filtered) {
     // One pass over the matches gives the page's keys and, through the window, the total.
