@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { isUniqueViolation } from '../../src/core/db/errors.js';
+import { preparedQuery } from '../../src/core/db/prepared.js';
+import type { CoreTables } from '../../src/core/db/tables.js';
+import type { Kysely } from 'kysely';
 import { textMatches } from '../../src/core/db/search.js';
 import { nextSequenceValue } from '../../src/core/db/sequences.js';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app.js';
@@ -66,5 +69,19 @@ describe('database layer', () => {
   test('counts come back as numbers on both dialects', async () => {
     const row = await t.app.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     assert.equal(typeof row.n, 'number');
+  });
+
+  test('preparedQuery binds each call’s arguments where the builder put them, keeping constants', async () => {
+    const alice = await registerUser(t.app, { name: 'Prepared Alice' });
+    const bob = await registerUser(t.app, { name: 'Prepared Bob' });
+    await t.app.db.updateTable('users').set({ is_active: false }).where('id', '=', bob.user.id).execute();
+    const byEmailAndName = preparedQuery((db: Kysely<CoreTables>, name: string, email: string) =>
+      db.selectFrom('users').select(['id', 'name']).where('is_active', '=', true).where('email', '=', email).where('name', '=', name),
+    );
+    assert.deepEqual(await byEmailAndName(t.app.db, 'Prepared Alice', alice.email), [{ id: alice.user.id, name: 'Prepared Alice' }]);
+    assert.deepEqual(await byEmailAndName(t.app.db, 'Prepared Alice', bob.email), [], 'arguments are not swapped');
+    assert.deepEqual(await byEmailAndName(t.app.db, 'Prepared Bob', bob.email), [], 'the constant is still bound');
+    const ignoresArgument = preparedQuery((db: Kysely<CoreTables>, _unused: string) => db.selectFrom('users').select('id'));
+    await assert.rejects(ignoresArgument(t.app.db, 'x'), /every argument must be used/);
   });
 });

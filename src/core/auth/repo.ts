@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../db/columns.js';
+import { preparedQuery } from '../db/prepared.js';
 import { textMatches } from '../db/search.js';
 import type { CoreTables, UsersTable } from '../db/tables.js';
 import type { User } from './schema.js';
@@ -32,8 +33,9 @@ export interface AuthUser extends User {
   session_id: string;
 }
 
-export async function findSessionUser(db: Db, sessionId: string, userId: string): Promise<AuthUser | null> {
-  const row = await db
+/** Runs on every authenticated request, so its SQL is compiled once (see preparedQuery). */
+const sessionUserQuery = preparedQuery((db: Kysely<CoreTables>, sessionId: string, userId: string, at: string) =>
+  db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select(PUBLIC_COLUMNS)
@@ -41,9 +43,12 @@ export async function findSessionUser(db: Db, sessionId: string, userId: string)
     .where('sessions.id', '=', sessionId)
     .where('sessions.user_id', '=', userId)
     .where('sessions.revoked_at', 'is', null)
-    .where('sessions.expires_at', '>', now())
-    .where('users.is_active', '=', true)
-    .executeTakeFirst();
+    .where('sessions.expires_at', '>', at)
+    .where('users.is_active', '=', true),
+);
+
+export async function findSessionUser(db: Kysely<CoreTables>, sessionId: string, userId: string): Promise<AuthUser | null> {
+  const [row] = await sessionUserQuery(db, sessionId, userId, now());
   return row ? { ...toUser(row), session_id: row.session_id } : null;
 }
 
