@@ -172,15 +172,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   // Hot-path hooks are callback style: an async hook costs a promise per request.
+  // The API answers JSON: helmet is set up per OWASP's REST Security guidance (nothing may be framed
+  // or loaded from a response, HTTPS only, no sniffing). Helmet's headers for HTML documents (DNS
+  // prefetch, IE download options, Flash policies, XSS auditor, COOP, origin-agent-cluster) do nothing
+  // for JSON, and each header measured ~1 us per response. /docs sets its own page CSP.
   const headers = securityHeaders({
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-      },
-    },
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    xFrameOptions: { action: 'deny' },
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
   });
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
