@@ -10,6 +10,11 @@ export interface LoadTarget {
   headers?: Record<string, string>;
   /** Sent as JSON. */
   body?: unknown;
+  /**
+   * One body per request, for writes that cannot repeat (a visit per patient per day): the loader
+   * sends each once, in order; the warm-up and the measured run use separate slices.
+   */
+  bodies?: unknown[];
 }
 
 export interface BenchUser {

@@ -24,7 +24,7 @@ export async function checkPassword(storedHash: string, password: string): Promi
   if (bcrypt) {
     if (Number(bcrypt[1]) > MAX_BCRYPT_COST) return { ok: false, needsRehash: false };
     // bcrypt reads at most 72 bytes; longer passwords are compared on that prefix, as the old systems did.
-    const ok = await verifyBcrypt(password, storedHash, {}).catch(() => false);
+    const ok = await verifyBcrypt(password, storedHash).catch(() => false);
     return { ok, needsRehash: ok };
   }
   if (!storedHash.startsWith('$argon2')) return { ok: false, needsRehash: false };
