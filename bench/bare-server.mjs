@@ -1,5 +1,9 @@
 // The ceiling for `npm run bench`: plain node:http answering the same /health JSON as the app.
+// With SAME_HEADERS=1 it also sends the app's security headers and a request id, to show what those cost.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+
+const extraHeaders = process.env.SAME_HEADERS === '1' ? (await import('../dist/core/http/security-headers.js')).apiSecurityHeaders() : null;
 
 const startedAt = Date.now();
 const server = http.createServer((request, response) => {
@@ -15,7 +19,8 @@ const server = http.createServer((request, response) => {
     modules: ['freelance', 'investigations', 'clinic', 'chat'],
     checks: { database: 'ok', redis: 'disabled', llm: 'disabled' },
   });
-  response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  response.writeHead(200, extraHeaders ? { ...extraHeaders, 'x-request-id': randomUUID(), ...headers } : headers);
   response.end(body);
 });
 server.keepAliveTimeout = 72_000;

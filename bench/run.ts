@@ -182,18 +182,21 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const wanted = (name: string) => only.length === 0 || only.some((filter) => name === filter || name.startsWith(`${filter}.`) || name.startsWith(filter));
 
-  // The ceiling: a bare node:http server with the same /health JSON.
+  // The ceilings: a bare node:http server with the same /health JSON, and the same again sending the
+  // app's security headers and request id (what those alone cost).
   const barePort = 19_000 + Math.floor(Math.random() * 500);
-  const [bareCommand, bareArgs] = pinned(0, process.execPath, [path.join(root, 'bench/bare-server.mjs')]);
-  const bare = startProcess(bareCommand, bareArgs, { PORT: String(barePort) });
   const bareUrl = `http://127.0.0.1:${barePort}`;
-  try {
-    await waitForHealth(bareUrl, bare, 10_000);
-    const target: LoadTarget = { method: 'GET', path: '/health' };
-    load(bareUrl, target, warmupS);
-    rows.push({ scenario: 'health', description: 'bare node:http, same JSON (ceiling)', server: 'bare', ...load(bareUrl, target, durationS), rss_mb: rssMb(bare.pid!) });
-  } finally {
-    await stopProcess(bare);
+  for (const [sameHeaders, description] of [['0', 'bare node:http, same JSON (ceiling)'], ['1', 'bare node:http, same JSON and security headers']] as const) {
+    const [bareCommand, bareArgs] = pinned(0, process.execPath, [path.join(root, 'bench/bare-server.mjs')]);
+    const bare = startProcess(bareCommand, bareArgs, { PORT: String(barePort), SAME_HEADERS: sameHeaders });
+    try {
+      await waitForHealth(bareUrl, bare, 10_000);
+      const target: LoadTarget = { method: 'GET', path: '/health' };
+      load(bareUrl, target, warmupS);
+      rows.push({ scenario: sameHeaders === '1' ? 'health+headers' : 'health', description, server: 'bare', ...load(bareUrl, target, durationS), rss_mb: rssMb(bare.pid!) });
+    } finally {
+      await stopProcess(bare);
+    }
   }
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ub-bench-'));
@@ -251,7 +254,8 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const bareHealth = rows.find((row) => row.server === 'bare')?.requests_per_s ?? 0;
+  const bareHealth = rows.find((row) => row.server === 'bare' && row.scenario === 'health')?.requests_per_s ?? 0;
+  const bareWithHeaders = rows.find((row) => row.server === 'bare' && row.scenario === 'health+headers')?.requests_per_s ?? 0;
   const appHealth = rows.find((row) => row.server === 'app' && row.scenario === 'health')?.requests_per_s ?? 0;
   const appMe = rows.find((row) => row.scenario === 'me')?.requests_per_s ?? 0;
   console.log('\n| scenario | server | req/s | p50 ms | p99 ms | non-2xx | RSS MB | what |');
@@ -261,10 +265,12 @@ async function main(): Promise<void> {
   }
   const ratios = {
     health_vs_bare: bareHealth && appHealth ? Math.round((appHealth / bareHealth) * 1000) / 10 : null,
+    health_vs_bare_same_headers: bareWithHeaders && appHealth ? Math.round((appHealth / bareWithHeaders) * 1000) / 10 : null,
     me_vs_health: appHealth && appMe ? Math.round((appMe / appHealth) * 1000) / 10 : null,
   };
   console.log(`\nstartup to first answered /health: ${startupMs} ms; idle RSS: ${idleRssMb} MB`);
   if (ratios.health_vs_bare !== null) console.log(`our /health = ${ratios.health_vs_bare}% of bare node:http (target >= 90%)`);
+  if (ratios.health_vs_bare_same_headers !== null) console.log(`our /health = ${ratios.health_vs_bare_same_headers}% of bare node:http sending the same headers`);
   if (ratios.me_vs_health !== null) console.log(`authenticated /api/auth/me = ${ratios.me_vs_health}% of our /health (target >= 50%)`);
 
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });

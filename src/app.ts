@@ -26,7 +26,7 @@ import { migrate, type MigrationGroup } from './core/db/migrator.js';
 import { createHealthRegistry } from './core/health.js';
 import { registerErrorHandling } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
-import { securityHeaders } from './core/http/security-headers.js';
+import { apiSecurityHeaders } from './core/http/security-headers.js';
 import { createSerializerFactory, createValidatorCompiler } from './core/http/validation.js';
 import { createMetrics } from './core/metrics.js';
 import { coreMigrations } from './core/migrations.js';
@@ -172,20 +172,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   // Hot-path hooks are callback style: an async hook costs a promise per request.
-  // The API answers JSON: helmet is set up per OWASP's REST Security guidance (nothing may be framed
-  // or loaded from a response, HTTPS only, no sniffing). Helmet's headers for HTML documents (DNS
-  // prefetch, IE download options, Flash policies, XSS auditor, COOP, origin-agent-cluster) do nothing
-  // for JSON, and each header measured ~1 us per response. /docs sets its own page CSP.
-  const headers = securityHeaders({
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    xFrameOptions: { action: 'deny' },
-    crossOriginOpenerPolicy: false,
-    originAgentCluster: false,
-    xDnsPrefetchControl: false,
-    xDownloadOptions: false,
-    xPermittedCrossDomainPolicies: false,
-    xXssProtection: false,
-  });
+  const headers = apiSecurityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
     reply.header('x-request-id', request.id);

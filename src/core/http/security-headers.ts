@@ -23,3 +23,22 @@ export function securityHeaders(options: HelmetOptions): Record<string, string> 
   if (failure) throw failure;
   return headers;
 }
+
+/**
+ * The API answers JSON: helmet is set up per OWASP's REST Security guidance (nothing may be framed
+ * or loaded from a response, HTTPS only, no sniffing). Helmet's headers for HTML documents (DNS
+ * prefetch, IE download options, Flash policies, XSS auditor, COOP, origin-agent-cluster) do nothing
+ * for JSON, and each header measured ~1 us per response. /docs sets its own page CSP.
+ */
+export function apiSecurityHeaders(): Record<string, string> {
+  return securityHeaders({
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    xFrameOptions: { action: 'deny' },
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+  });
+}
