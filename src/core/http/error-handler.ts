@@ -81,8 +81,12 @@ export function toAppError(error: FastifyError | Error): AppError {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);
-    if (appError.statusCode >= 500) {
+    if (appError.statusCode >= 500 && !(error instanceof AppError)) {
       request.log.error({ err: error }, 'request failed');
+    } else if (appError.statusCode >= 500) {
+      // A deliberate answer (overloaded, upstream down): one line, no stack, so that shedding load
+      // does not turn into a flood of error logs.
+      request.log.warn({ code: appError.code, status: appError.statusCode }, appError.message);
     } else if (appError.statusCode !== 404 && appError.statusCode !== 401) {
       request.log.info({ code: appError.code, status: appError.statusCode }, appError.message);
     }
