@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     if (prepared.cleanup) cleanups.push(prepared.cleanup);
   }
 
-  const [command, args] = pinned(0, process.execPath, [path.join(root, 'dist/main.js')]);
+  const [command, args] = pinned(0, process.execPath, [path.join(root, 'dist/server.mjs')]);
   const server = startProcess(command, args, env);
   const baseUrl = `http://127.0.0.1:${env.PORT}`;
   let startupMs: number | undefined;
