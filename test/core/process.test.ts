@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,8 +16,8 @@ interface Server {
   exited: Promise<number | null>;
 }
 
-/** The real entry point, as `npm start` runs it, on an embedded database. */
-async function startServer(env: Record<string, string>): Promise<Server> {
+/** The real entry point, as `npm start` runs it (or `entry` as given), on an embedded database. */
+async function startServer(env: Record<string, string>, entry: string[] = ['--import', 'tsx', 'src/main.ts']): Promise<Server> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ub-proc-'));
   const childEnv: Record<string, string | undefined> = {
@@ -32,7 +32,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   };
   delete childEnv.DATABASE_URL;
   delete childEnv.REDIS_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, entry, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -77,6 +77,27 @@ describe('process', () => {
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
     for (const pid of pids) assert.throws(() => process.kill(Number(pid), 0), 'worker has exited');
+  });
+});
+
+describe('production build', () => {
+  const skip = process.env.TEST_DATABASE_URL || process.env.REDIS_URL ? 'the bundle does not depend on the database: checked once, in the SQLite run' : false;
+  test('npm run build produces a bundle that serves the API and stops cleanly', { skip }, async () => {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
+    const server = await startServer({}, ['dist/server.mjs']);
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { status: string; modules: string[] };
+    assert.equal(health.status, 'ok');
+    assert.deepEqual(health.modules, ['freelance', 'investigations', 'clinic', 'chat']);
+    const register = await fetch(`${server.url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bundle@example.com', password: 'bundle password' }),
+    });
+    assert.equal(register.status, 201);
+    const docs = await fetch(`${server.url}/docs/static/index.html`);
+    assert.equal(docs.status, 200, 'the docs page assets resolve from the bundle');
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
   });
 });
 
