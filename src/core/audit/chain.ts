@@ -1,21 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { AuditLogTable } from './tables.js';
 
 /** The `prev_hash` of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export interface ChainedFields {
-  seq: number;
-  id: string;
-  at: string;
-  user_id: string | null;
-  action: string;
-  resource: string;
-  resource_id: string | null;
-  ip: string | null;
-  /** The JSON text as stored. */
-  details: string;
-  prev_hash: string;
-}
+/** Every column of an entry except its own hash: what the hash is computed over. */
+export type ChainedFields = Omit<AuditLogTable, 'hash'>;
 
 /**
  * The canonical serialisation is a JSON array in a fixed field order: no key-order ambiguity, and
