@@ -209,7 +209,8 @@ export async function seedClinic(database: Database, options: SeedOptions): Prom
     const patient = r.pick(patients);
     if (i < todayOpen && !openToday.has(patient.id)) {
       openToday.add(patient.id);
-      planned.push({ patient, at: nowMs - r.int(1, 6 * 3600) * 1000, open: true });
+      // Some time today, up to 6 hours ago: never before midnight, or just after it they would land yesterday.
+      planned.push({ patient, at: Math.max(Date.parse(`${today}T00:00:00.000Z`), nowMs - r.int(1, 6 * 3600) * 1000), open: true });
       continue;
     }
     const earliest = Math.max(patient.created, nowMs - 180 * DAY_MS);
