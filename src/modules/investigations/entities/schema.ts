@@ -66,23 +66,8 @@ export const CreateEntityBody = Type.Object(
 );
 export type CreateEntityBody = Static<typeof CreateEntityBody>;
 
-export const UpdateEntityBody = Type.Object(
-  {
-    entity_type: Type.Optional(fields.entity_type),
-    type: Type.Optional(fields.type),
-    title: Type.Optional(fields.title),
-    description: Type.Optional(fields.description),
-    role: Type.Optional(fields.role),
-    location: Type.Optional(fields.location),
-    address: Type.Optional(fields.address),
-    event_date: Type.Optional(fields.event_date),
-    event_end_date: Type.Optional(fields.event_end_date),
-    is_timeslot: Type.Optional(fields.is_timeslot),
-    evidence_type: Type.Optional(fields.evidence_type),
-    tags: Type.Optional(fields.tags),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
+/** The create body's fields, every one optional (a partial update), at least one given. */
+export const UpdateEntityBody = Type.Partial(CreateEntityBody, { additionalProperties: false, minProperties: 1 });
 export type UpdateEntityBody = Static<typeof UpdateEntityBody>;
 
 export const ENTITY_LIST_DEFAULT = 1000;
