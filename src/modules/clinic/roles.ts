@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../../core/db/prepared.js';
 import { forbidden } from '../../core/http/errors.js';
 import type { ClinicDb } from './tables.js';
 
@@ -31,12 +32,15 @@ declare module 'fastify' {
   }
 }
 
+/** Runs on every clinic request, so its SQL is compiled once (see preparedQuery). */
+const staffRolesQuery = preparedQuery((db: Kysely<ClinicDb>, userId: string) => db.selectFrom('clinic_staff_roles').select('role').where('user_id', '=', userId));
+
 /**
  * A global admin acts as a clinic admin: they grant the roles, so they could grant themselves
  * `admin` anyway; saying so up front avoids a lock-out when no clinic admin exists yet.
  */
 export async function effectiveRoles(db: Kysely<ClinicDb>, user: { id: string; role: string }): Promise<ClinicRole[]> {
-  const rows = await db.selectFrom('clinic_staff_roles').select('role').where('user_id', '=', user.id).execute();
+  const rows = await staffRolesQuery(db, user.id);
   const roles = new Set(rows.map((row) => row.role as ClinicRole));
   if (user.role === 'admin') roles.add('admin');
   return [...roles];

@@ -240,6 +240,12 @@ describe('patients', () => {
     const mixed = await list('search=sha&limit=200');
     assert.ok(mixed.patients.some((x) => x.id === shaban.id) && mixed.patients.some((x) => x.id === p.id));
     assert.equal(mixed.pagination.total, new Set(mixed.patients.map((x) => x.id)).size);
+    // A full page counts the matches instead (names and identifiers, then identifiers alone: phones share "07").
+    assert.equal((await list('search=sha&limit=1')).pagination.total, mixed.pagination.total);
+    const phones = await list('search=07&limit=200');
+    assert.ok(phones.patients.length > 1);
+    assert.equal((await list('search=07&limit=1')).pagination.total, phones.patients.length);
+    assert.equal((await list(`search=07&offset=${phones.patients.length}`)).pagination.total, phones.patients.length);
     assert.equal((await list('search=nyokabi%20kamau')).pagination.total, 0);
     assert.equal((await list('search=zzzz')).pagination.total, 0);
     assert.deepEqual(only(await list('search=nyokabi&gender=female&insurance_type=sha&area=Nyeri')), [p.id]);

@@ -1,5 +1,6 @@
-import { sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
+import { preparedQuery } from '../../../core/db/prepared.js';
 import { nextNumber, today, type Trx } from '../common.js';
 import type { ClinicDb, PatientsTable } from '../tables.js';
 import { ageOn, formatOpNumber, identifierTerms, identityKey, namePrefixes, opKey, prefixUpperBound, searchPrefixes } from './rules.js';
@@ -198,6 +199,75 @@ function matchingIds(db: Db, prefixes: string[], sources: WordSource[]) {
   return ids;
 }
 
+/*
+ * The one-word search (the front desk's usual query) runs on every keystroke, so its statements are
+ * compiled once (preparedQuery): building them with Kysely cost more than running them. Each takes
+ * the word and its upper bound as separate values, as a prepared query may not transform its arguments.
+ */
+const nameKeys = (db: Kysely<ClinicDb>, prefix: string) => db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix);
+const identifierKeys = (db: Kysely<ClinicDb>, prefix: string, upper: string) =>
+  db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', upper);
+const patientsIn = (db: Kysely<ClinicDb>, keys: SelectQueryBuilder<ClinicDb, keyof ClinicDb, { op_key: number }>) =>
+  db.selectFrom('patients').selectAll().where('op_key', 'in', keys).orderBy('op_key', 'desc');
+
+const oneWord = {
+  // Where the word can match at all: two index probes in one statement.
+  probe: preparedQuery((db: Kysely<ClinicDb>, prefix: string, upper: string) =>
+    db.selectNoFrom((eb) => [eb.exists(identifierKeys(db, prefix, upper)).as('identifier'), eb.exists(nameKeys(db, prefix)).as('name')]),
+  ),
+  // A name prefix's keys come out of its index unique and in order: the page is an index range.
+  namePage: preparedQuery((db: Kysely<ClinicDb>, prefix: string, limit: number, offset: number) =>
+    patientsIn(db, nameKeys(db, prefix).orderBy('op_key', 'desc').limit(limit).offset(offset)),
+  ),
+  nameCount: preparedQuery((db: Kysely<ClinicDb>, prefix: string) =>
+    db.selectFrom('patient_name_prefixes').select((eb) => eb.fn.countAll<number>().as('total')).where('prefix', '=', prefix),
+  ),
+  // A patient has several identifier terms (phone forms, ids): IN keeps each patient once.
+  identifierPage: preparedQuery((db: Kysely<ClinicDb>, prefix: string, upper: string, limit: number, offset: number) =>
+    patientsIn(db, identifierKeys(db, prefix, upper)).limit(limit).offset(offset),
+  ),
+  identifierCount: preparedQuery((db: Kysely<ClinicDb>, prefix: string, upper: string) =>
+    db
+      .selectFrom('patient_search_terms')
+      .select((eb) => eb.fn.count<number>('op_key').distinct().as('total'))
+      .where('term', '>=', prefix)
+      .where('term', '<', upper),
+  ),
+  bothPage: preparedQuery((db: Kysely<ClinicDb>, prefix: string, upper: string, limit: number, offset: number) =>
+    patientsIn(db, nameKeys(db, prefix).union(identifierKeys(db, prefix, upper))).limit(limit).offset(offset),
+  ),
+  bothCount: preparedQuery((db: Kysely<ClinicDb>, prefix: string, upper: string) =>
+    db.selectFrom(nameKeys(db, prefix).union(identifierKeys(db, prefix, upper)).as('m')).select((eb) => eb.fn.countAll<number>().as('total')),
+  ),
+};
+
+/**
+ * One word: a probe says where it can match (names, identifiers or both), then the page.
+ * The total needs its own count only when the page is full, or empty past the first page: otherwise
+ * it is the offset plus the rows returned.
+ */
+async function searchOneWord(db: Kysely<ClinicDb>, prefix: string, limit: number, offset: number): Promise<{ rows: PatientRow[]; total: number }> {
+  const upper = prefixUpperBound(prefix);
+  const [probe] = await oneWord.probe(db, prefix, upper);
+  const identifier = Boolean(probe?.identifier);
+  const name = Boolean(probe?.name);
+  if (!identifier && !name) return { rows: [], total: 0 };
+  let rows: PatientRow[];
+  let count: () => Promise<Array<{ total: number | string | bigint }>>;
+  if (!identifier) {
+    rows = await oneWord.namePage(db, prefix, limit, offset);
+    count = () => oneWord.nameCount(db, prefix);
+  } else if (!name) {
+    rows = await oneWord.identifierPage(db, prefix, upper, limit, offset);
+    count = () => oneWord.identifierCount(db, prefix, upper);
+  } else {
+    rows = await oneWord.bothPage(db, prefix, upper, limit, offset);
+    count = () => oneWord.bothCount(db, prefix, upper);
+  }
+  const pageTellsTotal = rows.length < limit && (rows.length > 0 || offset === 0);
+  return { rows, total: pageTellsTotal ? offset + rows.length : Number((await count())[0]!.total) };
+}
+
 /**
  * Newest first (by OP number: registration order). `search` words must each be the start of a word
  * of the names or of an identifier (OP number, any form of the phone, national id, insurance
@@ -211,24 +281,7 @@ export async function listPatients(db: Db, filter: PatientsQuery): Promise<{ row
   const prefixes = searchPrefixes(filter.search ?? '');
   const filtered = Boolean(filter.gender || filter.insurance_type || filter.area);
   const countAll = (eb: ExpressionBuilder<ClinicDb, keyof ClinicDb>) => eb.fn.countAll<number>().as('total');
-  if (prefixes.length === 1 && !filtered) {
-    // One word, the usual case: at most two probes, then the page's rows and the count in one statement.
-    const prefix = prefixes[0]!;
-    const identifier = await db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix)).limit(1).executeTakeFirst();
-    const name = identifier ? await db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix).limit(1).executeTakeFirst() : true;
-    const source: WordSource = identifier ? (name ? 'both' : 'identifier') : 'name';
-    const matches = () => wordMatches(db, prefix, source).as('m');
-    const count = db.selectFrom(matches()).select((eb) => eb.fn.countAll<number>().as('total'));
-    const rows = await db
-      .selectFrom('patients')
-      .selectAll('patients')
-      .select(count.as('match_count'))
-      .where('op_key', 'in', db.selectFrom(matches()).select('m.op_key').orderBy('m.op_key', 'desc').limit(filter.limit).offset(filter.offset))
-      .orderBy('op_key', 'desc')
-      .execute();
-    if (rows.length > 0) return { rows: rows.map(({ match_count: _count, ...row }) => row), total: Number(rows[0]!.match_count) };
-    return { rows: [], total: filter.offset === 0 ? 0 : Number((await count.executeTakeFirstOrThrow()).total) };
-  }
+  if (prefixes.length === 1 && !filtered) return searchOneWord(db, prefixes[0]!, filter.limit, filter.offset);
 
   const sources = prefixes.length > 0 ? await wordSources(db, prefixes) : [];
   // Every word must match something: one that matches nothing empties the result.
