@@ -172,6 +172,18 @@ describe('auth', () => {
       assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: { authorization: `Bearer ${forged}` } })).status, 401);
     });
 
+    test('a token that worked stops working when it expires (verified tokens are remembered only until then)', async () => {
+      const user = await registerUser(t.app);
+      const claims = JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString());
+      const exp = Math.floor(Date.now() / 1000) + 2;
+      const shortLived = `Bearer ${signJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp })}`;
+      const me = () => call(t.app, { method: 'GET', url: '/api/auth/me', headers: { authorization: shortLived } });
+      assert.equal((await me()).status, 200);
+      assert.equal((await me()).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+      assert.equal((await me()).status, 401);
+    });
+
     test('the access token expires after JWT_TTL (7 days by default)', async () => {
       const user = await registerUser(t.app);
       const claims = JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString());
