@@ -112,9 +112,13 @@ export function createDiskStorage(root: string): FileStorage {
       const file = resolve(key)!;
       await mkdir(path.dirname(file), { recursive: true });
       const result = { size: 0, head: Buffer.alloc(0) };
+      const sink = createWriteStream(file, { flags: 'wx', mode: 0o600 });
       try {
-        await pipeline(source, guard(options, result), createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+        await pipeline(source, guard(options, result), sink);
       } catch (error) {
+        // The pipeline fails as soon as a stage does, possibly before the file has finished opening:
+        // removing it then would let the pending open create it again, empty, after the rm.
+        if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
         await rm(file, { force: true });
         throw error;
       }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -74,6 +74,17 @@ describe('disk storage', () => {
     assert.deepEqual(filesIn('limit'), []);
     const exact = await storage.save(chunked(5000), { namespace: 'limit', maxBytes: 5000 });
     assert.equal(exact.size, 5000);
+  });
+
+  test('a save that fails before its file has even opened leaves nothing behind, also moments later', async (t) => {
+    // A slow disk: the file opens only after the oversized first chunk has failed the save.
+    const open = fs.open;
+    t.mock.method(fs, 'open', (...args: Parameters<typeof fs.open>) => setTimeout(() => open(...args), 30));
+    await assert.rejects(storage.save(Readable.from([Buffer.alloc(100)]), { namespace: 'early', maxBytes: 10 }), FileTooLargeError);
+    t.mock.restoreAll();
+    assert.deepEqual(filesIn('early'), []);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(filesIn('early'), []);
   });
 
   test('accept sees the first bytes and can refuse the file before it is kept', async () => {
