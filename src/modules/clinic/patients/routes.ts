@@ -70,7 +70,8 @@ export async function patientRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const { rows, total } = await repo.listPatients(db, request.query);
       const { limit, offset } = request.query;
-      return { patients: rows.map((row) => repo.toPatient(row)), pagination: { limit, offset, total } };
+      const on = today(); // once per page: ages are as of the same day for every row
+      return { patients: rows.map((row) => repo.toPatient(row, on)), pagination: { limit, offset, total } };
     },
   );
 
