@@ -17,6 +17,18 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {
+    // Without a message, a failing assert.ok(x) builds one by re-reading the source through the
+    // module hooks (tsx), which hung a whole test file instead of failing it (nodejs/node#52962).
+    files: ['test/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.object.name='assert'][callee.property.name='ok'][arguments.length=1]", message: 'Give assert.ok a message: without one a failure can hang the test file under tsx.' },
+        { selector: "CallExpression[callee.name='assert'][arguments.length=1]", message: 'Give assert a message: without one a failure can hang the test file under tsx.' },
+      ],
+    },
+  },
+  {
     files: ['bench/**', 'src/cli.ts', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },

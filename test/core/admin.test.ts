@@ -35,8 +35,8 @@ describe('admin user management', () => {
     assert.equal(page.body.users.length, 2);
     assert.equal(page.body.pagination.limit, 2);
     assert.equal(page.body.pagination.offset, 1);
-    assert.ok(page.body.pagination.total >= 4);
-    assert.ok(page.body.users.every((user: Record<string, unknown>) => !('password_hash' in user)));
+    assert.ok(page.body.pagination.total >= 4, 'page.body.pagination.total >= 4');
+    assert.ok(page.body.users.every((user: Record<string, unknown>) => !('password_hash' in user)), "page.body.users.every((user: Record<string, unknown>) => !('password_hash' in user))");
     const search = await call(t.app, { method: 'GET', url: '/api/admin/users?search=paged%20PERSON', headers: admin.headers });
     assert.equal(search.body.pagination.total, 3);
     const tooMany = await call(t.app, { method: 'GET', url: '/api/admin/users?limit=201', headers: admin.headers });

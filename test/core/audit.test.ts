@@ -27,7 +27,7 @@ describe('audit log (core)', () => {
     const row = await db.selectFrom('audit_log').selectAll().where('id', '=', second.id).executeTakeFirstOrThrow();
     assert.equal(entryHash({ ...row, seq: Number(row.seq) }), second.hash);
     assert.match(second.hash, /^[0-9a-f]{64}$/);
-    assert.ok(canonicalEntry({ ...row, seq: Number(row.seq) }).includes(row.prev_hash));
+    assert.ok(canonicalEntry({ ...row, seq: Number(row.seq) }).includes(row.prev_hash), 'canonicalEntry({ ...row, seq: Number(row.seq) }).includes(row.prev_hash)');
     assert.deepEqual(await verifyAudit(db), { ok: true, checked: 2, first_bad_id: null });
   });
 
@@ -87,7 +87,7 @@ describe('audit log (core)', () => {
     const all = await listAudit(db, {}, { limit: 5, offset: 0 });
     assert.equal(all.total, 22);
     assert.equal(all.entries.length, 5);
-    assert.ok(all.entries[0]!.at >= all.entries[4]!.at);
+    assert.ok(all.entries[0]!.at >= all.entries[4]!.at, 'all.entries[0]!.at >= all.entries[4]!.at');
     const concurrent = await listAudit(db, { resource: 'concurrent' }, { limit: 50, offset: 0 });
     assert.equal(concurrent.total, 20);
     assert.equal((await listAudit(db, { action: 'delete' }, { limit: 50, offset: 0 })).total, 0);
@@ -118,9 +118,9 @@ describe('audit log (core)', () => {
     const lines = text.trimEnd().split('\r\n');
     assert.equal(lines[0], 'id,at,user_id,action,resource,resource_id,ip,details,prev_hash,hash');
     assert.equal(lines.length, 1 + 23);
-    assert.ok(chunks >= 2);
-    assert.ok(lines.at(-1)!.includes('=cmd|calc'));
-    assert.ok(!lines.some((line) => line.split(',').some((cell) => /^[=+@-]/.test(cell))));
+    assert.ok(chunks >= 2, 'chunks >= 2');
+    assert.ok(lines.at(-1)!.includes('=cmd|calc'), "lines.at(-1)!.includes('=cmd|calc')");
+    assert.ok(!lines.some((line) => line.split(',').some((cell) => /^[=+@-]/.test(cell))), "!lines.some((line) => line.split(',').some((cell) => /^[=+@-]/.test(cell)))");
     let filtered = '';
     for await (const chunk of auditCsvStream(db, { resource: 'csv' })) filtered += chunk;
     assert.equal(filtered.trimEnd().split('\r\n').length, 2);

@@ -27,13 +27,13 @@ describe('auth', () => {
       assert.equal(status, 201);
       assert.equal(body.message, 'User registered successfully');
       assert.match(body.token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
-      assert.ok(body.refresh_token.length >= 40);
+      assert.ok(body.refresh_token.length >= 40, 'body.refresh_token.length >= 40');
       assert.equal(body.user.email, 'alice@example.com');
       assert.equal(body.user.username, 'alice');
       assert.equal(body.user.role, 'user');
       assert.equal(body.user.is_active, true);
       assert.match(body.user.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
-      assert.ok(!('password_hash' in body.user) && !('password' in body.user) && !('failed_logins' in body.user));
+      assert.ok(!('password_hash' in body.user) && !('password' in body.user) && !('failed_logins' in body.user), "!('password_hash' in body.user) && !('password' in body.user) && !('failed_logins' in body.user)");
     });
 
     test('409 for a taken email or username, whatever their case', async () => {
@@ -75,7 +75,7 @@ describe('auth', () => {
       assert.equal(byEmail.body.user.id, user.user.id);
       const byUsername = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { username: 'loginname', password: user.password } });
       assert.equal(byUsername.status, 200);
-      assert.ok(byUsername.body.token && byUsername.body.refresh_token);
+      assert.ok(byUsername.body.token && byUsername.body.refresh_token, 'byUsername.body.token && byUsername.body.refresh_token');
     });
 
     test('unknown user and wrong password get the same 401', async () => {
@@ -256,7 +256,7 @@ describe('auth', () => {
     test('two concurrent refreshes with one token: at most one succeeds', async () => {
       const user = await registerUser(t.app);
       const results = await Promise.all([1, 2].map(() => call(t.app, { method: 'POST', url: '/api/auth/refresh', payload: { refresh_token: user.refresh_token } })));
-      assert.ok(results.filter((result) => result.status === 200).length <= 1);
+      assert.ok(results.filter((result) => result.status === 200).length <= 1, 'results.filter((result) => result.status === 200).length <= 1');
     });
 
     test('unknown and expired refresh tokens are 401 and revoke nothing', async () => {

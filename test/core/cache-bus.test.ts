@@ -27,11 +27,11 @@ describe('memory cache', () => {
     await cache.get('k1'); // k2 is now the least recently used
     await cache.set('k3', 'z'.repeat(40));
     assert.equal(await cache.get('k2'), null);
-    assert.ok(await cache.get('k1'));
-    assert.ok(await cache.get('k3'));
+    assert.ok(await cache.get('k1'), "await cache.get('k1')");
+    assert.ok(await cache.get('k3'), "await cache.get('k3')");
     const stats = await cache.stats();
     assert.equal(stats.entries, 2);
-    assert.ok(stats.bytes <= 100);
+    assert.ok(stats.bytes <= 100, 'stats.bytes <= 100');
     await cache.set('huge', 'h'.repeat(500));
     assert.equal(await cache.get('huge'), null, 'an entry larger than the cache is not kept');
   });
@@ -73,7 +73,7 @@ describe('Redis cache and bus, shared by two instances', { skip: redisSkip }, ()
       assert.equal(await cacheTwo.get('q'), 'forty-two');
       const stats = await cacheTwo.stats();
       assert.equal(stats.entries, 1);
-      assert.ok(stats.bytes >= 'forty-two'.length);
+      assert.ok(stats.bytes >= 'forty-two'.length, "stats.bytes >= 'forty-two'.length");
       await cacheTwo.clear();
       assert.equal(await cacheOne.get('q'), null);
     } finally {

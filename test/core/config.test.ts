@@ -48,7 +48,7 @@ describe('config', () => {
     assert.equal(config.jwtTtlSeconds, 900);
     assert.equal(config.refreshTtlSeconds, 3600);
     assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example']);
-    assert.ok(config.workers >= 1);
+    assert.ok(config.workers >= 1, 'config.workers >= 1');
     assert.equal(config.chatPublic, true);
     assert.equal(config.databaseUrl, 'postgres://u@h:5432/db');
     assert.equal(parseDurationSeconds('7d'), 604800);
@@ -92,7 +92,7 @@ describe('config', () => {
   test('development generates a secret once, keeps it under DATA_DIR, and warns', () => {
     const dataDir = tempDir();
     const first = loadConfig({ DATA_DIR: dataDir });
-    assert.ok(first.jwtSecret.length >= 32);
+    assert.ok(first.jwtSecret.length >= 32, 'first.jwtSecret.length >= 32');
     assert.match(first.warnings.join('\n'), /JWT_SECRET is not set/);
     const file = path.join(dataDir, '.jwt-secret');
     assert.equal(readFileSync(file, 'utf8'), first.jwtSecret);

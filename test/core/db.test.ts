@@ -42,7 +42,7 @@ describe('database layer', () => {
       .values({ id: crypto.randomUUID(), email: user.email, role: 'user', is_active: true, password_hash: 'x', failed_logins: 0, created_at: '', updated_at: '' })
       .execute()
       .catch((caught: unknown) => caught);
-    assert.ok(isUniqueViolation(error));
+    assert.ok(isUniqueViolation(error), 'isUniqueViolation(error)');
   });
 
   test('textMatches is case-insensitive and matches % and _ literally', async () => {

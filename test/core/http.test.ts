@@ -55,7 +55,7 @@ describe('HTTP plumbing', () => {
     const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: 12345, password: true } });
     assert.equal(status, 400);
     assert.equal(body.code, 'VALIDATION_FAILED');
-    assert.ok(body.details.length > 0);
+    assert.ok(body.details.length > 0, 'body.details.length > 0');
   });
 
   test('a prototype-poisoning body is refused', async () => {
@@ -86,7 +86,7 @@ describe('HTTP plumbing', () => {
     assert.deepEqual(Object.keys(body).sort(), ['code', 'error', 'request_id']);
     assert.equal(body.code, 'INTERNAL_ERROR');
     assert.equal(body.request_id, response.headers['x-request-id']);
-    assert.ok(!response.body.includes('secret') && !response.body.includes('SELECT'));
+    assert.ok(!response.body.includes('secret') && !response.body.includes('SELECT'), "!response.body.includes('secret') && !response.body.includes('SELECT')");
   });
 
   test('request ids: a safe incoming x-request-id is kept, anything else replaced', async () => {
@@ -147,7 +147,7 @@ describe('rate limits', () => {
       assert.deepEqual(statuses, [401, 401, 401, 429]);
       const limited = await call(t.app, { method: 'GET', url: '/api/auth/me' });
       assert.equal(limited.body.code, 'RATE_LIMITED');
-      assert.ok(Number(limited.response.headers['retry-after']) > 0);
+      assert.ok(Number(limited.response.headers['retry-after']) > 0, "Number(limited.response.headers['retry-after']) > 0");
       for (let i = 0; i < 5; i++) assert.equal((await call(t.app, { method: 'GET', url: '/health' })).status, 200);
     } finally {
       await t.close();

@@ -113,7 +113,7 @@ describe('module system', () => {
       const recorded = await t.app.db.selectFrom('schema_migrations').select('name').where('name', '=', 'broken_001').execute();
       assert.equal(recorded.length, 0);
       const tables = (await t.app.db.introspection.getTables()).map((table) => table.name);
-      assert.ok(!tables.includes('broken_table'));
+      assert.ok(!tables.includes('broken_table'), "!tables.includes('broken_table')");
     } finally {
       await t.close();
     }

@@ -69,7 +69,7 @@ describe('process', () => {
   test('WORKERS=2 runs two processes on one port and stops them all on SIGTERM', async () => {
     const server = await startServer({ WORKERS: '2' });
     const responses = await Promise.all(Array.from({ length: 20 }, () => fetch(`${server.url}/health`)));
-    assert.ok(responses.every((response) => response.status === 200));
+    assert.ok(responses.every((response) => response.status === 200), 'responses.every((response) => response.status === 200)');
     const deadline = Date.now() + 30_000;
     while ((server.output().match(/server ready/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const pids = new Set([...server.output().matchAll(/"pid":(\d+)[^\n]*server ready/g)].map((match) => match[1]));

@@ -13,13 +13,13 @@ describe('service routes', () => {
     const { status, body } = await call(t.app, { method: 'GET', url: '/health' });
     assert.equal(status, 200);
     assert.equal(body.status, 'ok');
-    assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+    assert.ok(!Number.isNaN(Date.parse(body.timestamp)), '!Number.isNaN(Date.parse(body.timestamp))');
     assert.equal(typeof body.uptime_s, 'number');
     assert.match(body.version, /^\d+\.\d+\.\d+/);
-    assert.ok(Array.isArray(body.modules));
+    assert.ok(Array.isArray(body.modules), 'Array.isArray(body.modules)');
     assert.equal(body.checks.database, 'ok');
     assert.equal(body.checks.redis, process.env.REDIS_URL ? 'ok' : 'disabled');
-    assert.ok(['ok', 'down', 'disabled'].includes(body.checks.llm));
+    assert.ok(['ok', 'down', 'disabled'].includes(body.checks.llm), "['ok', 'down', 'disabled'].includes(body.checks.llm)");
   });
 
   test('live and ready', async () => {

@@ -45,12 +45,12 @@ describe('disk storage', () => {
   test('save, open and delete round trip under a generated name', async () => {
     const content = Buffer.from('hello storage');
     const saved = await storage.save(Readable.from([content]), { namespace: 'roundtrip', maxBytes: 100 });
-    assert.ok(isStorageKey(saved.key));
+    assert.ok(isStorageKey(saved.key), 'isStorageKey(saved.key)');
     assert.match(saved.key, /^roundtrip\/[0-9a-f-]{36}$/);
     assert.equal(saved.size, content.length);
     assert.deepEqual(saved.head, content);
     const opened = await storage.open(saved.key);
-    assert.ok(opened);
+    assert.ok(opened, 'opened');
     assert.equal(opened.size, content.length);
     assert.deepEqual(await readAll(opened.stream), content);
     await storage.delete(saved.key);
@@ -67,7 +67,7 @@ describe('disk storage', () => {
 
   test('a file over the limit fails with 413 and leaves nothing behind', async () => {
     await assert.rejects(storage.save(chunked(5000), { namespace: 'limit', maxBytes: 4999 }), (error) => {
-      assert.ok(error instanceof FileTooLargeError);
+      assert.ok(error instanceof FileTooLargeError, 'error instanceof FileTooLargeError');
       assert.equal(error.statusCode, 413);
       return true;
     });

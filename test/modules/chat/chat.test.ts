@@ -98,7 +98,7 @@ describe('POST /api/chat-optimized, streaming', () => {
     assert.equal(last.cached, false);
     assert.equal(typeof last.request_id, 'string');
     const pieces = first.events.slice(0, -1) as Record<string, unknown>[];
-    assert.ok(pieces.length > 3);
+    assert.ok(pieces.length > 3, 'pieces.length > 3');
     for (const piece of pieces) {
       assert.deepEqual(Object.keys(piece).sort(), ['content', 'done']);
       assert.equal(piece.done, false);
@@ -244,16 +244,16 @@ describe('bounds and access', () => {
 describe('/api/cache-stats', () => {
   test('real counters, upstream reachability, and the queue', async () => {
     const body = await stats();
-    assert.ok(body.response_cache.total_entries >= 1);
-    assert.ok(body.response_cache.total_size_mb > 0);
+    assert.ok(body.response_cache.total_entries >= 1, 'body.response_cache.total_entries >= 1');
+    assert.ok(body.response_cache.total_size_mb > 0, 'body.response_cache.total_size_mb > 0');
     assert.equal(body.response_cache.max_size_mb, 256);
-    assert.ok(body.response_cache.hits >= 1 && body.response_cache.misses >= 1);
+    assert.ok(body.response_cache.hits >= 1 && body.response_cache.misses >= 1, 'body.response_cache.hits >= 1 && body.response_cache.misses >= 1');
     assert.equal(body.response_cache.hit_rate + body.response_cache.miss_rate, 1);
-    assert.ok(body.batch_processor.total_requests >= body.batch_processor.cached_responses + body.batch_processor.deduplicated_requests);
-    assert.ok(body.batch_processor.deduplicated_requests >= 4);
+    assert.ok(body.batch_processor.total_requests >= body.batch_processor.cached_responses + body.batch_processor.deduplicated_requests, 'body.batch_processor.total_requests >= body.batch_processor.cached_responses + body.batch_processor.deduplicated_requests');
+    assert.ok(body.batch_processor.deduplicated_requests >= 4, 'body.batch_processor.deduplicated_requests >= 4');
     assert.equal(body.queue_length, 0);
     assert.deepEqual(body.upstream, { url: fake.url, model: 'llama3.2', reachable: true });
-    assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+    assert.ok(!Number.isNaN(Date.parse(body.timestamp)), '!Number.isNaN(Date.parse(body.timestamp))');
   });
 
   test('mutations are for admins; warm_model loads the model upstream; clear empties the cache and resets counters', async () => {

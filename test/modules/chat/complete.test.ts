@@ -56,7 +56,7 @@ describe('complete() with the chat module mounted', () => {
 
     const json = await call(t.app, { method: 'POST', url: '/test/complete', payload: { content: unique(), json: true } });
     assert.equal(fake.requests.at(-1)!.format, 'json');
-    assert.ok(JSON.parse(json.body.content).answer);
+    assert.ok(JSON.parse(json.body.content).answer, 'JSON.parse(json.body.content).answer');
   });
 
   test('an aborted signal gives up and cancels the upstream call', async () => {
@@ -151,6 +151,6 @@ describe('the upstream client', () => {
     assert.equal(answer.content, pieces.join(''));
     assert.equal(answer.finish_reason, 'stop');
     assert.equal(answer.completion_tokens, pieces.length);
-    assert.ok(answer.prompt_tokens > 0);
+    assert.ok(answer.prompt_tokens > 0, 'answer.prompt_tokens > 0');
   });
 });

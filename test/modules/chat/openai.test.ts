@@ -36,7 +36,7 @@ describe('the OpenAI-compatible front door (Ollama upstream)', () => {
     assert.equal(typeof body.created, 'number');
     assert.equal(body.model, 'llama3.2');
     assert.deepEqual(body.choices, [{ index: 0, message: { role: 'assistant', content: expected(said) }, finish_reason: 'stop' }]);
-    assert.ok(body.usage.completion_tokens > 0);
+    assert.ok(body.usage.completion_tokens > 0, 'body.usage.completion_tokens > 0');
     assert.equal(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens);
     assert.equal(fake.stats.chat, before + 1);
 
@@ -83,7 +83,7 @@ describe('the OpenAI-compatible front door (Ollama upstream)', () => {
     const broken = await postSse(`${base}/v1/chat/completions`, { messages: [{ role: 'user', content: unique('[[midfail]]') }], stream: true }, user.headers);
     const last = broken.events.at(-1) as { error: { message: string; type: string } };
     assert.match(last.error.message, /failed mid-answer/);
-    assert.ok(!broken.events.includes('[DONE]'));
+    assert.ok(!broken.events.includes('[DONE]'), "!broken.events.includes('[DONE]')");
   });
 
   test('GET /v1/models lists the upstream models', async () => {

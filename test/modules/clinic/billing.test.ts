@@ -169,7 +169,7 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     const byPatient = await call(app, { method: 'GET', url: `/api/financial/invoices?patient_id=${other.id}`, headers: cashier.headers });
     assert.deepEqual(byPatient.body.invoices.map((i: { id: string }) => i.id), [mine.body.id]);
     const paid = await call(app, { method: 'GET', url: '/api/financial/invoices?status=paid&limit=200', headers: cashier.headers });
-    assert.ok(paid.body.invoices.length >= 2 && paid.body.invoices.every((i: { status: string }) => i.status === 'paid'));
+    assert.ok(paid.body.invoices.length >= 2 && paid.body.invoices.every((i: { status: string }) => i.status === 'paid'), "paid.body.invoices.length >= 2 && paid.body.invoices.every((i: { status: string }) => i.status === 'paid')");
     assert.equal(paid.body.pagination.total, paid.body.invoices.length);
     assert.equal((await call(app, { method: 'GET', url: '/api/financial/invoices?status=void', headers: cashier.headers })).status, 400);
     assert.equal((await call(app, { method: 'GET', url: `/api/financial/invoices/${randomUUID()}`, headers: cashier.headers })).status, 404);

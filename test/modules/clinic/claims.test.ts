@@ -192,7 +192,7 @@ describe('SHA claims', () => {
     assert.match(String(response.headers['content-type']), /^application\/fhir\+json/);
     assert.equal(body.resourceType, 'Bundle');
     assert.equal(body.type, 'message');
-    assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+    assert.ok(!Number.isNaN(Date.parse(body.timestamp)), '!Number.isNaN(Date.parse(body.timestamp))');
     const types = body.entry.map((entry: { resource: { resourceType: string } }) => entry.resource.resourceType);
     assert.deepEqual(types, ['MessageHeader', 'Organization', 'Patient', 'Coverage', 'Claim']);
     for (const entry of body.entry) assert.equal(entry.fullUrl, `urn:uuid:${entry.resource.id}`);
@@ -200,8 +200,8 @@ describe('SHA claims', () => {
     const ref = (type: string) => `urn:uuid:${byType[type].id}`;
 
     const header = byType.MessageHeader;
-    assert.ok(header.eventCoding.code);
-    assert.ok(header.source.endpoint);
+    assert.ok(header.eventCoding.code, 'header.eventCoding.code');
+    assert.ok(header.source.endpoint, 'header.source.endpoint');
     assert.equal(header.sender.reference, ref('Organization'));
     assert.deepEqual(header.focus, [{ reference: ref('Claim') }]);
 
@@ -213,7 +213,7 @@ describe('SHA claims', () => {
     assert.equal(patient.id, shaPatient.id);
     const shaId = patient.identifier.find((identifier: { system: string }) => identifier.system.includes('sha'));
     assert.equal(shaId.value, 'SHA-2024-000123');
-    assert.ok(patient.identifier.some((identifier: { value: string }) => identifier.value === shaPatient.op_number));
+    assert.ok(patient.identifier.some((identifier: { value: string }) => identifier.value === shaPatient.op_number), 'patient.identifier.some((identifier: { value: string }) => identifier.value === shaPatient.op_number)');
     assert.deepEqual(patient.name[0].given, ['Amina']);
     assert.equal(patient.name[0].family, 'Hassan');
     assert.equal(patient.gender, 'female');
@@ -234,10 +234,10 @@ describe('SHA claims', () => {
     assert.equal(fhirClaim.provider.reference, ref('Organization'));
     assert.equal(fhirClaim.insurance[0].coverage.reference, ref('Coverage'));
     assert.equal(fhirClaim.insurance[0].focal, true);
-    assert.ok(fhirClaim.priority.coding[0].code);
-    assert.ok(fhirClaim.type.coding[0].code);
+    assert.ok(fhirClaim.priority.coding[0].code, 'fhirClaim.priority.coding[0].code');
+    assert.ok(fhirClaim.type.coding[0].code, 'fhirClaim.type.coding[0].code');
     assert.equal(fhirClaim.billablePeriod.start, visit.created_at);
-    assert.ok(fhirClaim.billablePeriod.end >= fhirClaim.billablePeriod.start);
+    assert.ok(fhirClaim.billablePeriod.end >= fhirClaim.billablePeriod.start, 'fhirClaim.billablePeriod.end >= fhirClaim.billablePeriod.start');
     assert.deepEqual(
       fhirClaim.diagnosis.map((d: { sequence: number; diagnosisCodeableConcept: { coding: Array<{ system: string; code: string }> } }) => [d.sequence, d.diagnosisCodeableConcept.coding[0]!.system, d.diagnosisCodeableConcept.coding[0]!.code]),
       [[1, 'http://id.who.int/icd/release/11/mms', '1F40.0'], [2, 'http://id.who.int/icd/release/11/mms', 'CA40.0']],

@@ -36,7 +36,7 @@ describe('patients', () => {
     assert.equal(body.op_number, `OP-${year}-001`);
     assert.equal(body.first_name, 'Achieng');
     assert.equal(typeof body.age, 'number');
-    assert.ok(body.age >= 25);
+    assert.ok(body.age >= 25, 'body.age >= 25');
     for (const field of ['id', 'gender', 'phone_number', 'national_id', 'area', 'next_of_kin', 'next_of_kin_phone', 'insurance_type', 'insurance_number', 'created_at', 'updated_at']) {
       assert.ok(field in body, field);
     }
@@ -178,7 +178,7 @@ describe('patients', () => {
     assert.equal(updated.body.area, 'Kisumu');
     assert.equal(updated.body.first_name, patient.first_name);
     assert.equal(updated.body.op_number, patient.op_number);
-    assert.ok(updated.body.updated_at >= String(patient.updated_at));
+    assert.ok(updated.body.updated_at >= String(patient.updated_at), 'updated.body.updated_at >= String(patient.updated_at)');
 
     const sha = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { insurance_type: 'sha' } });
     assert.equal(sha.status, 400);
@@ -202,7 +202,7 @@ describe('patients', () => {
     assert.equal(archived.status, 200);
     assert.equal((await call(app, { method: 'GET', url: `/api/patients/${patient.id}`, headers: desk.headers })).status, 404);
     assert.equal((await list('search=archivable')).pagination.total, 0);
-    assert.ok(!(await list('limit=200')).patients.some((p) => p.id === patient.id));
+    assert.ok(!(await list('limit=200')).patients.some((p) => p.id === patient.id), "!(await list('limit=200')).patients.some((p) => p.id === patient.id)");
     assert.equal((await call(app, { method: 'DELETE', url: `/api/patients/${patient.id}`, headers: admin.headers })).status, 404);
     // The medical record is still there: the visit and the patient row.
     const kept = await call(app, { method: 'GET', url: `/api/visits/${visit.id}`, headers: admin.headers });
@@ -234,16 +234,16 @@ describe('patients', () => {
     // A word can match a name of one patient and an identifier of another: both are found.
     const shaban = await createPatient(app, desk, { first_name: 'Omari', last_name: 'Shabanov', insurance_type: 'cash', insurance_number: null });
     const byWord = only(await list('search=shab&limit=200'));
-    assert.ok(byWord.includes(shaban.id));
+    assert.ok(byWord.includes(shaban.id), 'byWord.includes(shaban.id)');
     const shaInsured = only(await list('search=sha-777&limit=200'));
     assert.deepEqual(shaInsured, [p.id]);
     const mixed = await list('search=sha&limit=200');
-    assert.ok(mixed.patients.some((x) => x.id === shaban.id) && mixed.patients.some((x) => x.id === p.id));
+    assert.ok(mixed.patients.some((x) => x.id === shaban.id) && mixed.patients.some((x) => x.id === p.id), 'mixed.patients.some((x) => x.id === shaban.id) && mixed.patients.some((x) => x.id === p.id)');
     assert.equal(mixed.pagination.total, new Set(mixed.patients.map((x) => x.id)).size);
     // A full page counts the matches instead (names and identifiers, then identifiers alone: phones share "07").
     assert.equal((await list('search=sha&limit=1')).pagination.total, mixed.pagination.total);
     const phones = await list('search=07&limit=200');
-    assert.ok(phones.patients.length > 1);
+    assert.ok(phones.patients.length > 1, 'phones.patients.length > 1');
     assert.equal((await list('search=07&limit=1')).pagination.total, phones.patients.length);
     assert.equal((await list(`search=07&offset=${phones.patients.length}`)).pagination.total, phones.patients.length);
     assert.equal((await list('search=nyokabi%20kamau')).pagination.total, 0);
@@ -263,16 +263,16 @@ describe('patients', () => {
     assert.equal(page.pagination.total, all.pagination.total);
     assert.deepEqual(page.pagination, { limit: 3, offset: 2, total: all.pagination.total });
     assert.deepEqual(page.patients.map((p) => p.id), all.patients.slice(2, 5).map((p) => p.id));
-    assert.ok(String(all.patients[0]!.created_at) >= String(all.patients[1]!.created_at));
+    assert.ok(String(all.patients[0]!.created_at) >= String(all.patients[1]!.created_at), 'String(all.patients[0]!.created_at) >= String(all.patients[1]!.created_at)');
     assert.equal((await list('')).pagination.limit, 50);
     const many = await call(app, { method: 'GET', url: '/api/patients?limit=201', headers: desk.headers });
     assert.equal(many.status, 400);
     const kamau = await list('search=kamau&limit=5');
-    assert.ok(kamau.pagination.total > 5);
+    assert.ok(kamau.pagination.total > 5, 'kamau.pagination.total > 5');
     assert.equal(kamau.patients.length, 5);
     const second = await list('search=kamau&limit=5&offset=5');
     assert.equal(second.pagination.total, kamau.pagination.total);
-    assert.ok(!second.patients.some((p) => kamau.patients.some((q) => q.id === p.id)));
+    assert.ok(!second.patients.some((p) => kamau.patients.some((q) => q.id === p.id)), '!second.patients.some((p) => kamau.patients.some((q) => q.id === p.id))');
     const beyond = await list('search=kamau&offset=1000');
     assert.deepEqual([beyond.patients.length, beyond.pagination.total], [0, kamau.pagination.total]);
   });

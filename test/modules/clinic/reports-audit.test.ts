@@ -78,12 +78,12 @@ describe('clinic reports and audit', () => {
   test('filters and paging', async () => {
     const byUser = await call(app, { method: 'GET', url: `/api/audit?user_id=${desk.user.id}`, headers: admin.headers });
     assert.equal(byUser.body.pagination.total, 6);
-    assert.ok(byUser.body.entries.every((e: { user_id: string }) => e.user_id === desk.user.id));
+    assert.ok(byUser.body.entries.every((e: { user_id: string }) => e.user_id === desk.user.id), 'byUser.body.entries.every((e: { user_id: string }) => e.user_id === desk.user.id)');
     const page = await call(app, { method: 'GET', url: '/api/audit?resource=patient&action=create&limit=2&offset=1', headers: admin.headers });
     assert.deepEqual(page.body.pagination, { limit: 2, offset: 1, total: 3 });
     assert.equal(page.body.entries.length, 2);
     assert.equal((await call(app, { method: 'GET', url: '/api/audit?from=2020-01-01&to=2020-01-02', headers: admin.headers })).body.pagination.total, 0);
-    assert.ok((await call(app, { method: 'GET', url: `/api/audit?from=${today}T00:00:00.000Z`, headers: admin.headers })).body.pagination.total > 10);
+    assert.ok((await call(app, { method: 'GET', url: `/api/audit?from=${today}T00:00:00.000Z`, headers: admin.headers })).body.pagination.total > 10, "(await call(app, { method: 'GET', url: `/api/audit?from=${today}T00:00:00.000Z`, headers: admin.headers })).body.pagination.total > 10");
     assert.equal((await call(app, { method: 'GET', url: '/api/audit?from=last-week', headers: admin.headers })).status, 400);
     assert.equal((await call(app, { method: 'GET', url: '/api/audit?limit=500', headers: admin.headers })).status, 400);
   });
@@ -107,7 +107,7 @@ describe('clinic reports and audit', () => {
     const lines = text.trimEnd().split('\r\n');
     assert.equal(lines[0], 'id,at,user_id,action,resource,resource_id,ip,details,prev_hash,hash');
     assert.equal(lines.length, 1 + 4);
-    assert.ok(lines.slice(1).every((line) => line.includes(',patient,')));
+    assert.ok(lines.slice(1).every((line) => line.includes(',patient,')), "lines.slice(1).every((line) => line.includes(',patient,'))");
     const forbidden = await fetch(`${base}/api/audit/export.csv`, { headers: desk.headers });
     assert.equal(forbidden.status, 403);
   });
@@ -115,7 +115,7 @@ describe('clinic reports and audit', () => {
   test('verify over HTTP finds a row tampered with directly in the database', async () => {
     const ok = await call(app, { method: 'GET', url: '/api/audit/verify', headers: admin.headers });
     assert.equal(ok.body.ok, true);
-    assert.ok(ok.body.checked > 15);
+    assert.ok(ok.body.checked > 15, 'ok.body.checked > 15');
     assert.equal(ok.body.first_bad_id, null);
 
     const db = app.db.withTables<AuditTables>();

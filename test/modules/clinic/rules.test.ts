@@ -44,7 +44,7 @@ describe('patient rules', () => {
     const prefixes = namePrefixes({ first_name: 'Ann', last_name: 'Anne-Marie' });
     for (const prefix of ['a', 'an', 'ann', 'anne', 'anne-marie', 'm', 'ma', 'marie']) assert.ok(prefixes.includes(prefix), prefix);
     assert.equal(prefixes.length, new Set(prefixes).size);
-    assert.ok(!prefixes.includes('nn'));
+    assert.ok(!prefixes.includes('nn'), "!prefixes.includes('nn')");
     const identifiers = identifierTerms({ op_number: 'OP-2026-007', first_name: 'Ann', last_name: 'X', phone_number: null, national_id: null, insurance_number: null });
     assert.deepEqual(identifiers, ['op-2026-007', 'op2026007']);
   });
@@ -60,7 +60,7 @@ describe('patient rules', () => {
   test('prefix upper bound is just above every extension of the prefix', () => {
     const upper = prefixUpperBound('wan');
     assert.equal(upper, 'wao');
-    assert.ok('wanjiru' < upper && 'wan' < upper && 'wao' >= upper);
+    assert.ok('wanjiru' < upper && 'wan' < upper && 'wao' >= upper, "'wanjiru' < upper && 'wan' < upper && 'wao' >= upper");
   });
 
   test('identity key: same person whatever the phone format; unknown without birth date or phone', () => {
@@ -146,12 +146,12 @@ describe('claim rules', () => {
   });
 
   test('the status machine', () => {
-    assert.ok(canMoveClaim('draft', 'ready_to_submit'));
-    assert.ok(canMoveClaim('rejected', 'draft'));
-    assert.ok(canMoveClaim('approved', 'partially_paid'));
-    assert.ok(!canMoveClaim('draft', 'submitted'));
-    assert.ok(!canMoveClaim('paid', 'draft'));
-    assert.ok(!canMoveClaim('ready_to_submit', 'draft'));
+    assert.ok(canMoveClaim('draft', 'ready_to_submit'), "canMoveClaim('draft', 'ready_to_submit')");
+    assert.ok(canMoveClaim('rejected', 'draft'), "canMoveClaim('rejected', 'draft')");
+    assert.ok(canMoveClaim('approved', 'partially_paid'), "canMoveClaim('approved', 'partially_paid')");
+    assert.ok(!canMoveClaim('draft', 'submitted'), "!canMoveClaim('draft', 'submitted')");
+    assert.ok(!canMoveClaim('paid', 'draft'), "!canMoveClaim('paid', 'draft')");
+    assert.ok(!canMoveClaim('ready_to_submit', 'draft'), "!canMoveClaim('ready_to_submit', 'draft')");
   });
 
   test('readiness lists every problem', () => {

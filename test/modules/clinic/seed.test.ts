@@ -33,7 +33,7 @@ describe('demo data (npm run seed)', () => {
     const db = app.db.withTables<ClinicTables>();
     const invoices = await db.selectFrom('clinic_invoices').selectAll().execute();
     for (const invoice of invoices) {
-      assert.ok(Number(invoice.amount_paid) <= Number(invoice.total));
+      assert.ok(Number(invoice.amount_paid) <= Number(invoice.total), 'Number(invoice.amount_paid) <= Number(invoice.total)');
       assert.equal(Number(invoice.total), Number(invoice.subtotal) + Number(invoice.vat) - Number(invoice.discount));
     }
     const open = await db.selectFrom('visits').select(['patient_id', 'visit_date']).where('status', 'not in', ['completed', 'cancelled']).execute();

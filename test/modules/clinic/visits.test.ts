@@ -73,7 +73,7 @@ describe('visits', () => {
     }
     const done = await move(visit.id, 'completed');
     assert.equal(done.body.status, 'completed');
-    assert.ok(done.body.completed_at);
+    assert.ok(done.body.completed_at, 'done.body.completed_at');
     for (const status of ['cancelled', 'registered', 'in_consultation']) {
       const { status: code, body } = await move(visit.id, status);
       assert.equal(code, 409);
@@ -177,15 +177,15 @@ describe('visits', () => {
     const { status, body } = await call(app, { method: 'GET', url: '/api/visits/queue', headers: nurse.headers });
     assert.equal(status, 200);
     const ids = body.queue.map((entry: { id: string }) => entry.id);
-    assert.ok(!ids.includes(done.id));
+    assert.ok(!ids.includes(done.id), '!ids.includes(done.id)');
     const mine = ids.filter((id: string) => made.some((m) => m.id === id));
     assert.deepEqual(mine, [made[2]!.id, made[4]!.id, made[1]!.id, made[3]!.id, made[0]!.id]);
     const ranks = body.queue.map((entry: { triage_category: string }) => ['emergency', 'urgent', 'normal'].indexOf(entry.triage_category));
     assert.deepEqual(ranks, [...ranks].sort((a: number, b: number) => a - b));
     const first = body.queue[0];
-    assert.ok(first.op_number.startsWith('OP-'));
+    assert.ok(first.op_number.startsWith('OP-'), "first.op_number.startsWith('OP-')");
     assert.equal(first.patient_name, `${first.first_name} ${first.last_name}`);
-    assert.ok(body.counts.cancelled >= 1);
+    assert.ok(body.counts.cancelled >= 1, 'body.counts.cancelled >= 1');
     assert.equal(body.counts.registered, body.queue.filter((entry: { status: string }) => entry.status === 'registered').length);
   });
 
@@ -197,10 +197,10 @@ describe('visits', () => {
     assert.equal(byPatient.body.pagination.total, 1);
     const todays = await call(app, { method: 'GET', url: `/api/visits?date=${today}&limit=2`, headers: nurse.headers });
     assert.equal(todays.body.visits.length, 2);
-    assert.ok(todays.body.pagination.total > 2);
+    assert.ok(todays.body.pagination.total > 2, 'todays.body.pagination.total > 2');
     assert.equal((await call(app, { method: 'GET', url: '/api/visits?date=2001-01-01', headers: nurse.headers })).body.pagination.total, 0);
     const cancelled = await call(app, { method: 'GET', url: '/api/visits?status=cancelled&limit=200', headers: nurse.headers });
-    assert.ok(cancelled.body.visits.length > 0 && cancelled.body.visits.every((v: { status: string }) => v.status === 'cancelled'));
+    assert.ok(cancelled.body.visits.length > 0 && cancelled.body.visits.every((v: { status: string }) => v.status === 'cancelled'), "cancelled.body.visits.length > 0 && cancelled.body.visits.every((v: { status: string }) => v.status === 'cancelled')");
     assert.equal((await call(app, { method: 'GET', url: '/api/visits?status=lost', headers: nurse.headers })).status, 400);
     assert.equal((await call(app, { method: 'GET', url: `/api/visits/${randomUUID()}`, headers: nurse.headers })).status, 404);
   });

@@ -32,7 +32,7 @@ describe('freelance clients and projects', () => {
         { name: client.name, email: client.email, phone: client.phone, company: client.company, address: client.address, notes: client.notes },
         { name: 'Acme Ltd', email: 'billing@acme.test', phone: '+44 1', company: 'Acme', address: '1 Road', notes: 'VIP' },
       );
-      assert.ok(client.created_at && client.updated_at);
+      assert.ok(client.created_at && client.updated_at, 'client.created_at && client.updated_at');
 
       const read = await alice.get(`/api/clients/${client.id}`);
       assert.equal(read.status, 200);
@@ -102,7 +102,7 @@ describe('freelance clients and projects', () => {
       assert.equal((await bob.del(`/api/clients/${client.id}`)).status, 404);
       assert.equal((await bob.get(`/api/clients/${MISSING}`)).status, 404);
       assert.equal((await alice.get(`/api/clients/${client.id}`)).body.name, 'Private');
-      assert.ok(!(await bob.get('/api/clients')).body.some((c: { id: string }) => c.id === client.id));
+      assert.ok(!(await bob.get('/api/clients')).body.some((c: { id: string }) => c.id === client.id), "!(await bob.get('/api/clients')).body.some((c: { id: string }) => c.id === client.id)");
     });
 
     it('reports stats, refuses to delete a client with invoices, and clears the link on projects and entries', async () => {

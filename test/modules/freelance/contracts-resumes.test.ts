@@ -86,7 +86,7 @@ describe('freelance contracts and resumes', () => {
       assert.equal(sent.body.content, 'v2');
       const signed = await alice.put(`/api/contracts/${contract.id}`, { status: 'signed' });
       assert.equal(signed.body.status, 'signed');
-      assert.ok(Date.now() - Date.parse(signed.body.signed_date) < 60_000);
+      assert.ok(Date.now() - Date.parse(signed.body.signed_date) < 60_000, 'Date.now() - Date.parse(signed.body.signed_date) < 60_000');
       for (const change of [{ content: 'v3' }, { parties: [] }, { deliverables: ['new'] }, { value: 5 }, { type: 'rental' }]) {
         const locked = await alice.put(`/api/contracts/${contract.id}`, change);
         assert.deepEqual([locked.status, locked.body.code], [409, 'CONTRACT_LOCKED'], JSON.stringify(change));
@@ -163,10 +163,10 @@ describe('freelance contracts and resumes', () => {
     it('offers templates', async () => {
       const response = await alice.get('/api/contracts/templates');
       assert.equal(response.status, 200);
-      assert.ok(response.body.length >= 4);
+      assert.ok(response.body.length >= 4, 'response.body.length >= 4');
       for (const template of response.body) {
         assert.deepEqual(Object.keys(template).sort(), ['content', 'id', 'name', 'type']);
-        assert.ok(template.content.length > 100);
+        assert.ok(template.content.length > 100, 'template.content.length > 100');
       }
     });
 
@@ -177,7 +177,7 @@ describe('freelance contracts and resumes', () => {
       assert.equal((await bob.post(`/api/contracts/${contract.id}/duplicate`)).status, 404);
       assert.equal((await bob.del(`/api/contracts/${contract.id}`)).status, 404);
       assert.equal((await alice.get(`/api/contracts/${contract.id}`)).body.title, 'Secret');
-      assert.ok(!(await bob.get('/api/contracts')).body.some((row: { id: string }) => row.id === contract.id));
+      assert.ok(!(await bob.get('/api/contracts')).body.some((row: { id: string }) => row.id === contract.id), "!(await bob.get('/api/contracts')).body.some((row: { id: string }) => row.id === contract.id)");
     });
   });
 
@@ -298,7 +298,7 @@ describe('freelance contracts and resumes', () => {
       assert.deepEqual(first.body.matched_keywords, ['typescript', 'senior', 'engineer', 'node.js', 'postgresql']);
       assert.deepEqual(first.body.missing_keywords, ['backend', 'daily', 'kafka', 'kubernetes', 'first']);
       assert.equal(first.body.score, 65); // 70 x 5/10 = 35, + 30 for complete sections
-      assert.ok(first.body.feedback.length >= 1);
+      assert.ok(first.body.feedback.length >= 1, 'first.body.feedback.length >= 1');
       assert.deepEqual((await alice.post(`/api/resumes/${resume.id}/ats-score`, { job_description: job })).body, first.body);
       const empty = await alice.post(`/api/resumes/${resume.id}/ats-score`, { job_description: '' });
       assert.deepEqual([empty.status, fieldsOf(empty.body)], [400, ['job_description']]);
@@ -312,7 +312,7 @@ describe('freelance contracts and resumes', () => {
       assert.equal((await bob.post(`/api/resumes/${resume.id}/ats-score`, { job_description: 'anything' })).status, 404);
       assert.equal((await bob.del(`/api/resumes/${resume.id}`)).status, 404);
       assert.equal((await alice.get(`/api/resumes/${resume.id}`)).body.title, 'Mine');
-      assert.ok(!(await bob.get('/api/resumes')).body.some((row: { id: string }) => row.id === resume.id));
+      assert.ok(!(await bob.get('/api/resumes')).body.some((row: { id: string }) => row.id === resume.id), "!(await bob.get('/api/resumes')).body.some((row: { id: string }) => row.id === resume.id)");
     });
   });
 });

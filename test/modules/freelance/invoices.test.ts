@@ -143,7 +143,7 @@ describe('freelance invoices', () => {
       assert.equal(moved.body.status, status);
     }
     const paid = (await alice.get(`/api/invoices/${invoice.id}`)).body;
-    assert.ok(paid.paid_at);
+    assert.ok(paid.paid_at, 'paid.paid_at');
 
     // Reach each status, then try every move the machine forbids from it, by PATCH and by PUT {status}.
     const reach: Record<string, string[]> = { draft: [], sent: ['sent'], overdue: ['sent', 'overdue'], paid: ['sent', 'paid'], cancelled: ['cancelled'] };

@@ -264,7 +264,7 @@ describe('ATS keyword scoring', () => {
 
   it('matches plurals both ways', () => {
     const result = scoreResume({ ...resume, skills: ['APIs'] }, 'Design API endpoints');
-    assert.ok(result.matched_keywords.includes('api'));
-    assert.ok(result.matched_keywords.includes('endpoints') === false);
+    assert.ok(result.matched_keywords.includes('api'), "result.matched_keywords.includes('api')");
+    assert.ok(result.matched_keywords.includes('endpoints') === false, "result.matched_keywords.includes('endpoints') === false");
   });
 });

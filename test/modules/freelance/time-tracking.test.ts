@@ -26,7 +26,7 @@ describe('freelance time tracking', () => {
     assert.equal(entry.duration, null);
     assert.equal(entry.is_billable, true);
     assert.equal(entry.invoice_id, null);
-    assert.ok(Date.parse(entry.start_time) >= before - 1000);
+    assert.ok(Date.parse(entry.start_time) >= before - 1000, 'Date.parse(entry.start_time) >= before - 1000');
 
     assert.deepEqual((await alice.get('/api/time-tracking/active')).body, entry);
     const second = await alice.post('/api/time-tracking', { description: 'Other' });
@@ -64,7 +64,7 @@ describe('freelance time tracking', () => {
     const responses = await Promise.all(Array.from({ length: 10 }, (_, index) => carol.post('/api/time-tracking', { description: `race ${index}` })));
     const statuses = responses.map((response) => response.status).sort();
     assert.deepEqual(statuses, [201, ...Array(9).fill(409)]);
-    assert.ok(responses.filter((response) => response.status === 409).every((response) => response.body.code === 'TIMER_RUNNING'));
+    assert.ok(responses.filter((response) => response.status === 409).every((response) => response.body.code === 'TIMER_RUNNING'), "responses.filter((response) => response.status === 409).every((response) => response.body.code === 'TIMER_RUNNING')");
     assert.equal((await carol.get('/api/time-tracking')).body.length, 1);
   });
 
@@ -239,13 +239,13 @@ describe('freelance time tracking', () => {
     );
     const created = responses.filter((response) => response.status === 201);
     assert.equal(created.length, 1, responses.map((response) => `${response.status} ${JSON.stringify(response.body)}`).join('\n'));
-    assert.ok(responses.filter((response) => response.status !== 201).every((response) => response.status === 409 && response.body.code === 'NOTHING_TO_BILL'));
+    assert.ok(responses.filter((response) => response.status !== 201).every((response) => response.status === 409 && response.body.code === 'NOTHING_TO_BILL'), "responses.filter((response) => response.status !== 201).every((response) => response.status === 409 && response.body.code === 'NOTHING_TO_BILL')");
     assert.equal(created[0]!.body.items.length, 5);
     assert.equal(created[0]!.body.invoice_number, 'INV-00001');
     const invoices = (await hank.get('/api/invoices')).body;
     assert.equal(invoices.length, 1);
     const entries = (await hank.get('/api/time-tracking')).body;
-    assert.ok(entries.every((entry: { invoice_id: string }) => entry.invoice_id === created[0]!.body.id));
+    assert.ok(entries.every((entry: { invoice_id: string }) => entry.invoice_id === created[0]!.body.id), 'entries.every((entry: { invoice_id: string }) => entry.invoice_id === created[0]!.body.id)');
   });
 
   it("refuses to bill another user's entries or client (400) and bills nothing", async () => {
@@ -269,6 +269,6 @@ describe('freelance time tracking', () => {
     assert.equal((await bob.put(`/api/time-tracking/${entry.id}`, { description: 'mine' })).status, 404);
     assert.equal((await bob.del(`/api/time-tracking/${entry.id}`)).status, 404);
     assert.equal((await alice.get(`/api/time-tracking/${entry.id}`)).body.description, 'private');
-    assert.ok(!(await bob.get('/api/time-tracking')).body.some((row: { id: string }) => row.id === entry.id));
+    assert.ok(!(await bob.get('/api/time-tracking')).body.some((row: { id: string }) => row.id === entry.id), "!(await bob.get('/api/time-tracking')).body.some((row: { id: string }) => row.id === entry.id)");
   });
 });

@@ -53,7 +53,7 @@ describe('investigations', () => {
     assert.equal(updated.status, 200);
     assert.equal(updated.body.title, 'Stolen painting');
     assert.equal(updated.body.is_active, false);
-    assert.ok(updated.body.updated_at >= got.body.updated_at);
+    assert.ok(updated.body.updated_at >= got.body.updated_at, 'updated.body.updated_at >= got.body.updated_at');
 
     const deleted = await call(t.app, { method: 'DELETE', url: `/api/investigations/${id}`, headers: owner.headers });
     assert.equal(deleted.status, 200);
@@ -183,7 +183,7 @@ describe('join codes', () => {
     assert.deepEqual(statuses, [...Array(10).fill(404), 429]);
     const limited = await call(t.app, { method: 'POST', url: '/api/investigations/join', headers: guesser.headers, payload: { code: 'AAAAAAAA' } });
     assert.equal(limited.body.code, 'RATE_LIMITED');
-    assert.ok(Number(limited.response.headers['retry-after']) > 0);
+    assert.ok(Number(limited.response.headers['retry-after']) > 0, "Number(limited.response.headers['retry-after']) > 0");
     // Same address, another user: not limited.
     const owner = await registerUser(t.app);
     const { code } = await createInvestigation(t.app, owner);
@@ -280,12 +280,12 @@ describe('members', () => {
     const board = await createBoard(t.app);
     const before = await call(t.app, { method: 'GET', url: `/api/investigations/${board.id}/presence`, headers: board.users.viewer.headers });
     assert.equal(before.status, 200);
-    assert.ok(before.body.members.every((m: { online: boolean }) => m.online === false));
+    assert.ok(before.body.members.every((m: { online: boolean }) => m.online === false), 'before.body.members.every((m: { online: boolean }) => m.online === false)');
 
     const beat = await call(t.app, { method: 'POST', url: `/api/investigations/${board.id}/presence`, headers: board.users.viewer.headers });
     assert.equal(beat.status, 200);
     assert.equal(beat.body.status, 'ok');
-    assert.ok(Math.abs(Date.parse(beat.body.last_seen) - Date.now()) < 60_000);
+    assert.ok(Math.abs(Date.parse(beat.body.last_seen) - Date.now()) < 60_000, 'Math.abs(Date.parse(beat.body.last_seen) - Date.now()) < 60_000');
 
     const after = await call(t.app, { method: 'GET', url: `/api/investigations/${board.id}/presence`, headers: board.users.owner.headers });
     const viewer = after.body.members.find((m: { id: string }) => m.id === board.users.viewer.user.id);

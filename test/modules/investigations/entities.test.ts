@@ -218,7 +218,7 @@ describe('entities', () => {
     assert.equal(first.comments_count, 2);
     assert.equal(first.attachments_count, 1);
     assert.deepEqual(first.tags.map((tag: { name: string }) => tag.name), ['bulk']);
-    assert.ok(large.entities.every((e: { comments_count: number }) => e.comments_count >= 1));
+    assert.ok(large.entities.every((e: { comments_count: number }) => e.comments_count >= 1), 'large.entities.every((e: { comments_count: number }) => e.comments_count >= 1)');
   });
 
   test('deleting an entity removes its links, comments and attachments', async () => {
@@ -238,8 +238,8 @@ describe('entities', () => {
     assert.equal(deleted.body.message, 'Entity deleted successfully');
     assert.equal((await call(t.app, { method: 'GET', url: `${base()}/entities/${a}`, headers: as('member') })).status, 404);
     const links = (await call(t.app, { method: 'GET', url: `${base()}/links`, headers: as('member') })).body.links.map((l: { id: string }) => l.id);
-    assert.ok(!links.includes(link1.body.id) && !links.includes(link2.body.id));
-    assert.ok(links.includes(keep.body.id));
+    assert.ok(!links.includes(link1.body.id) && !links.includes(link2.body.id), '!links.includes(link1.body.id) && !links.includes(link2.body.id)');
+    assert.ok(links.includes(keep.body.id), 'links.includes(keep.body.id)');
     assert.equal((await call(t.app, { method: 'PUT', url: `${base()}/comments/${comment.body.id}`, headers: as('member'), payload: { content: 'x' } })).status, 404);
     assert.equal((await call(t.app, { method: 'GET', url: `${base()}/attachments/${attachment.body.id}`, headers: as('member') })).status, 404);
     assert.equal((await call(t.app, { method: 'DELETE', url: `${base()}/entities/${a}`, headers: as('member') })).status, 404);

@@ -100,7 +100,7 @@ describe('live events', () => {
     const foreign = await createEntity(t.app, elsewhere.id, elsewhere.users.owner);
     const marker = await createEntity(t.app, board.id, board.users.member, { title: 'marker' });
     await viewer.next('entity.created', (data) => data.id === marker);
-    assert.ok(!viewer.events.some((event) => event.data.includes(foreign)));
+    assert.ok(!viewer.events.some((event) => event.data.includes(foreign)), '!viewer.events.some((event) => event.data.includes(foreign))');
   });
 
   test('a removed member\u2019s stream ends; the others stay open', async () => {
@@ -112,14 +112,14 @@ describe('live events', () => {
     board.code = removed.body.code;
     assert.equal(removed.status, 200);
     await theirs.waitFor(() => theirs.ended, 'the removed member\u2019s stream to end');
-    assert.ok(theirs.events.some((event) => event.event === 'member.removed'));
+    assert.ok(theirs.events.some((event) => event.event === 'member.removed'), "theirs.events.some((event) => event.event === 'member.removed')");
     const after = await createEntity(t.app, board.id, board.users.member, { title: 'after removal' });
     await owners.next('entity.created', (data) => data.id === after);
     assert.equal(owners.ended, false);
-    assert.ok(!theirs.events.some((event) => event.data.includes(after)));
+    assert.ok(!theirs.events.some((event) => event.data.includes(after)), '!theirs.events.some((event) => event.data.includes(after))');
     // Reconnecting is refused: not a member any more.
     const again = await SseClient.connect(url, `${base()}/events`, extra).catch(() => null);
-    assert.ok(again === null || again.status === 404);
+    assert.ok(again === null || again.status === 404, 'again === null || again.status === 404');
   });
 
   test('a membership ended without an event still ends the stream at the next heartbeat', async () => {

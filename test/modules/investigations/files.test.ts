@@ -236,7 +236,7 @@ describe('files go with what holds them', () => {
       const file = multipart(field, 'f', content);
       const kind = field === 'photo' ? 'photo' : 'attachments';
       const res = await call(t.app, { method: 'POST', url: `/api/investigations/${doomed.id}/entities/${entity}/${kind}`, headers: { ...doomed.users.member.headers, ...file.headers }, payload: file.payload });
-      assert.ok(res.status < 300);
+      assert.ok(res.status < 300, 'res.status < 300');
     }
     assert.equal(storedFiles(t).length, keep.length + 3);
     const del = await call(t.app, { method: 'DELETE', url: `/api/investigations/${doomed.id}`, headers: doomed.users.owner.headers });

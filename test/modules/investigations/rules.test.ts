@@ -38,8 +38,8 @@ describe('join codes', () => {
 
 describe('roles', () => {
   test('owner > admin > member > viewer', () => {
-    assert.ok(hasRole('owner', 'admin') && hasRole('admin', 'member') && hasRole('member', 'viewer') && hasRole('viewer', 'viewer'));
-    assert.ok(!hasRole('viewer', 'member') && !hasRole('member', 'admin') && !hasRole('admin', 'owner'));
+    assert.ok(hasRole('owner', 'admin') && hasRole('admin', 'member') && hasRole('member', 'viewer') && hasRole('viewer', 'viewer'), "hasRole('owner', 'admin') && hasRole('admin', 'member') && hasRole('member', 'viewer') && hasRole('viewer', 'viewer')");
+    assert.ok(!hasRole('viewer', 'member') && !hasRole('member', 'admin') && !hasRole('admin', 'owner'), "!hasRole('viewer', 'member') && !hasRole('member', 'admin') && !hasRole('admin', 'owner')");
   });
 
   test('removal: nobody removes the owner; anyone leaves; admins and the owner remove others', () => {
