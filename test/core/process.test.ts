@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -16,9 +17,18 @@ interface Server {
   exited: Promise<number | null>;
 }
 
+/** A port nothing listens on now (test files run two at a time, each also listening on ports). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 /** The real entry point, as `npm start` runs it (or `entry` as given), on an embedded database. */
 async function startServer(env: Record<string, string>, entry: string[] = ['--import', 'tsx', 'src/main.ts']): Promise<Server> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ub-proc-'));
   const childEnv: Record<string, string | undefined> = {
     ...process.env,
