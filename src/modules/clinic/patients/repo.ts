@@ -167,42 +167,11 @@ export async function archivePatient(trx: Trx, id: string): Promise<boolean> {
   return true;
 }
 
-type WordSource = 'name' | 'identifier' | 'both' | 'none';
-
-/** Where each search word can match at all: two index probes per word. */
-async function wordSources(db: Db, prefixes: string[]): Promise<WordSource[]> {
-  return Promise.all(
-    prefixes.map(async (prefix) => {
-      const [name, identifier] = await Promise.all([
-        db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix).limit(1).executeTakeFirst(),
-        db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix)).limit(1).executeTakeFirst(),
-      ]);
-      return name && identifier ? 'both' : name ? 'name' : identifier ? 'identifier' : 'none';
-    }),
-  );
-}
-
-/** The keys of the patients one word matches (each key once). */
-function wordMatches(db: Db, prefix: string, source: WordSource) {
-  const names = db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix);
-  const identifiers = db.selectFrom('patient_search_terms').select('op_key').where('term', '>=', prefix).where('term', '<', prefixUpperBound(prefix));
-  if (source === 'name') return names;
-  if (source === 'identifier') return identifiers.distinct();
-  return names.union(identifiers);
-}
-
-/** Patients matching every word: the words' key sets intersected (each wrapped, as UNION and INTERSECT bind differently per engine). */
-function matchingIds(db: Db, prefixes: string[], sources: WordSource[]) {
-  const wrapped = prefixes.map((prefix, index) => db.selectFrom(wordMatches(db, prefix, sources[index]!).as(`w${index}`)).select(`w${index}.op_key as op_key`));
-  let ids = wrapped[0]!;
-  for (const next of wrapped.slice(1)) ids = ids.intersect(next);
-  return ids;
-}
-
 /*
- * The one-word search (the front desk's usual query) runs on every keystroke, so its statements are
- * compiled once (preparedQuery): building them with Kysely cost more than running them. Each takes
- * the word and its upper bound as separate values, as a prepared query may not transform its arguments.
+ * Search runs on every lookup at the front desk, so the probe of each word and the whole one-word
+ * search (the usual query) are compiled once (preparedQuery): building these statements with Kysely
+ * cost more than running them. Each takes the word and its upper bound as separate values, as a
+ * prepared query may not transform its arguments.
  */
 const nameKeys = (db: Kysely<ClinicDb>, prefix: string) => db.selectFrom('patient_name_prefixes').select('op_key').where('prefix', '=', prefix);
 const identifierKeys = (db: Kysely<ClinicDb>, prefix: string, upper: string) =>
@@ -211,7 +180,7 @@ const patientsIn = (db: Kysely<ClinicDb>, keys: SelectQueryBuilder<ClinicDb, key
   db.selectFrom('patients').selectAll().where('op_key', 'in', keys).orderBy('op_key', 'desc');
 
 const oneWord = {
-  // Where the word can match at all: two index probes in one statement.
+  // Where a word can match at all: two index probes in one statement.
   probe: preparedQuery((db: Kysely<ClinicDb>, prefix: string, upper: string) =>
     db.selectNoFrom((eb) => [eb.exists(identifierKeys(db, prefix, upper)).as('identifier'), eb.exists(nameKeys(db, prefix)).as('name')]),
   ),
@@ -241,6 +210,35 @@ const oneWord = {
   ),
 };
 
+type WordSource = 'name' | 'identifier' | 'both' | 'none';
+
+/** Where a search word can match at all: names, identifiers, both or nothing. */
+async function wordSource(db: Db, prefix: string, upper = prefixUpperBound(prefix)): Promise<WordSource> {
+  const [probe] = await oneWord.probe(db, prefix, upper);
+  const name = Boolean(probe?.name);
+  const identifier = Boolean(probe?.identifier);
+  return name && identifier ? 'both' : name ? 'name' : identifier ? 'identifier' : 'none';
+}
+
+const wordSources = (db: Db, prefixes: string[]): Promise<WordSource[]> => Promise.all(prefixes.map((prefix) => wordSource(db, prefix)));
+
+/** The keys of the patients one word matches (each key once). */
+function wordMatches(db: Db, prefix: string, source: WordSource) {
+  const names = nameKeys(db, prefix);
+  const identifiers = identifierKeys(db, prefix, prefixUpperBound(prefix));
+  if (source === 'name') return names;
+  if (source === 'identifier') return identifiers.distinct();
+  return names.union(identifiers);
+}
+
+/** Patients matching every word: the words' key sets intersected (each wrapped, as UNION and INTERSECT bind differently per engine). */
+function matchingIds(db: Db, prefixes: string[], sources: WordSource[]) {
+  const wrapped = prefixes.map((prefix, index) => db.selectFrom(wordMatches(db, prefix, sources[index]!).as(`w${index}`)).select(`w${index}.op_key as op_key`));
+  let ids = wrapped[0]!;
+  for (const next of wrapped.slice(1)) ids = ids.intersect(next);
+  return ids;
+}
+
 /**
  * One word: a probe says where it can match (names, identifiers or both), then the page.
  * The total needs its own count only when the page is full, or empty past the first page: otherwise
@@ -248,16 +246,14 @@ const oneWord = {
  */
 async function searchOneWord(db: Kysely<ClinicDb>, prefix: string, limit: number, offset: number): Promise<{ rows: PatientRow[]; total: number }> {
   const upper = prefixUpperBound(prefix);
-  const [probe] = await oneWord.probe(db, prefix, upper);
-  const identifier = Boolean(probe?.identifier);
-  const name = Boolean(probe?.name);
-  if (!identifier && !name) return { rows: [], total: 0 };
+  const source = await wordSource(db, prefix, upper);
+  if (source === 'none') return { rows: [], total: 0 };
   let rows: PatientRow[];
   let count: () => Promise<Array<{ total: number | string | bigint }>>;
-  if (!identifier) {
+  if (source === 'name') {
     rows = await oneWord.namePage(db, prefix, limit, offset);
     count = () => oneWord.nameCount(db, prefix);
-  } else if (!name) {
+  } else if (source === 'identifier') {
     rows = await oneWord.identifierPage(db, prefix, upper, limit, offset);
     count = () => oneWord.identifierCount(db, prefix, upper);
   } else {
