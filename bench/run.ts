@@ -45,8 +45,12 @@ interface Row extends LoadResult {
   description: string;
   server: 'bare' | 'app';
   rss_mb: number;
+  /** From the server's own request-duration histogram over the measured run (onRequest to onResponse): without the loader's queueing. */
+  server_p50_ms: number | null;
+  server_p99_ms: number | null;
 }
 
+const IDLE_MS = 15_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssMb(pid: number): number {
@@ -110,6 +114,35 @@ function runAutocannon(baseUrl: string, target: LoadTarget, seconds: number): Lo
     JSON.stringify({ url: `${baseUrl}${target.path}`, connections, duration: seconds, target }),
   ]);
   return JSON.parse(execFileSync(command, args, { encoding: 'utf8', cwd: root })) as LoadResult;
+}
+
+/** Cumulative request counts per bucket bound (seconds) of http_request_duration_seconds, all routes but /metrics summed. */
+async function durationBuckets(baseUrl: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const match of text.matchAll(/^http_request_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
+    if (match[1]!.includes('route="/metrics"')) continue;
+    const bound = /le="([^"]+)"/.exec(match[1]!)![1]!;
+    const le = bound === '+Inf' ? Infinity : Number(bound);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
+  }
+  return buckets;
+}
+
+/** The q-quantile of the requests between two snapshots, interpolated within its bucket as Prometheus' histogram_quantile does; in ms. */
+function bucketQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number | null {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => after.get(le)! - (before.get(le) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total === 0) return null;
+  const rank = q * total;
+  const index = counts.findIndex((count) => count >= rank);
+  const upper = bounds[index]!;
+  const lower = index === 0 ? 0 : bounds[index - 1]!;
+  if (upper === Infinity) return lower * 1000;
+  const below = index === 0 ? 0 : counts[index - 1]!;
+  const inBucket = counts[index]! - below;
+  return Math.round((lower + ((upper - lower) * (rank - below)) / inBucket) * 1e6) / 1000;
 }
 
 const load = (baseUrl: string, target: LoadTarget, seconds: number): LoadResult =>
@@ -193,7 +226,15 @@ async function main(): Promise<void> {
       await waitForHealth(bareUrl, bare, 10_000);
       const target: LoadTarget = { method: 'GET', path: '/health' };
       load(bareUrl, target, warmupS);
-      rows.push({ scenario: sameHeaders === '1' ? 'health+headers' : 'health', description, server: 'bare', ...load(bareUrl, target, durationS), rss_mb: rssMb(bare.pid!) });
+      rows.push({
+        scenario: sameHeaders === '1' ? 'health+headers' : 'health',
+        description,
+        server: 'bare',
+        ...load(bareUrl, target, durationS),
+        rss_mb: rssMb(bare.pid!),
+        server_p50_ms: null,
+        server_p99_ms: null,
+      });
     } finally {
       await stopProcess(bare);
     }
@@ -230,22 +271,45 @@ async function main(): Promise<void> {
   }
 
   const [command, args] = pinned(0, process.execPath, [path.join(root, 'dist/server.mjs')]);
-  const server = startProcess(command, args, env);
   const baseUrl = `http://127.0.0.1:${env.PORT}`;
   let startupMs: number | undefined;
+  let startRssMb: number | undefined;
   let idleRssMb: number | undefined;
+  // Start-up and memory are measured on a server of their own. V8 keeps the young generation that
+  // start-up grew (~12 MB, empty) until its memory reducer runs, about 8 s after the last busy
+  // period, so an idle server is measured once that has happened; the load scenarios then run on a
+  // fresh start, not on a heap that has just been shrunk and must grow again.
+  const idle = startProcess(command, args, env);
   try {
-    startupMs = Math.round(await waitForHealth(baseUrl, server, 30_000));
+    startupMs = Math.round(await waitForHealth(baseUrl, idle, 30_000));
     await sleep(1000);
-    idleRssMb = rssMb(server.pid!);
+    startRssMb = rssMb(idle.pid!);
+    await sleep(IDLE_MS - 1000);
+    idleRssMb = rssMb(idle.pid!);
+  } finally {
+    await stopProcess(idle);
+  }
+  const server = startProcess(command, args, env);
+  try {
+    await waitForHealth(baseUrl, server, 30_000);
     const client = benchClient(baseUrl, admin);
     for (const { scenario } of selected) {
       process.stdout.write(`running ${scenario.name}... `);
       const target = await scenario.setup(client);
       const quarter = Math.floor((target.bodies?.length ?? 0) / 4);
       load(baseUrl, target.bodies ? { ...target, bodies: target.bodies.slice(0, quarter) } : target, warmupS);
+      const before = await durationBuckets(baseUrl);
       const result = load(baseUrl, target.bodies ? { ...target, bodies: target.bodies.slice(quarter) } : target, durationS);
-      rows.push({ scenario: scenario.name, description: scenario.description, server: 'app', ...result, rss_mb: rssMb(server.pid!) });
+      const after = await durationBuckets(baseUrl);
+      rows.push({
+        scenario: scenario.name,
+        description: scenario.description,
+        server: 'app',
+        ...result,
+        rss_mb: rssMb(server.pid!),
+        server_p50_ms: bucketQuantile(before, after, 0.5),
+        server_p99_ms: bucketQuantile(before, after, 0.99),
+      });
       console.log(`${result.requests_per_s} req/s`);
     }
   } finally {
@@ -258,17 +322,21 @@ async function main(): Promise<void> {
   const bareWithHeaders = rows.find((row) => row.server === 'bare' && row.scenario === 'health+headers')?.requests_per_s ?? 0;
   const appHealth = rows.find((row) => row.server === 'app' && row.scenario === 'health')?.requests_per_s ?? 0;
   const appMe = rows.find((row) => row.scenario === 'me')?.requests_per_s ?? 0;
-  console.log('\n| scenario | server | req/s | p50 ms | p99 ms | non-2xx | RSS MB | what |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---|');
+  const ms = (value: number | null) => (value === null ? '' : value.toFixed(2));
+  console.log('\n| scenario | server | req/s | p50 ms | p99 ms | server p50 ms | server p99 ms | non-2xx | RSS MB | what |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const row of rows) {
-    console.log(`| ${row.scenario} | ${row.server} | ${row.requests_per_s} | ${row.p50_ms.toFixed(2)} | ${row.p99_ms.toFixed(2)} | ${row.non_2xx + row.errors} | ${row.rss_mb} | ${row.description} |`);
+    console.log(
+      `| ${row.scenario} | ${row.server} | ${row.requests_per_s} | ${ms(row.p50_ms)} | ${ms(row.p99_ms)} | ${ms(row.server_p50_ms)} | ${ms(row.server_p99_ms)} | ${row.non_2xx + row.errors} | ${row.rss_mb} | ${row.description} |`,
+    );
   }
+  console.log(`\np50/p99: at the loader, ${connections} connections (mostly queueing); server p50/p99: the server's own histogram, onRequest to onResponse.`);
   const ratios = {
     health_vs_bare: bareHealth && appHealth ? Math.round((appHealth / bareHealth) * 1000) / 10 : null,
     health_vs_bare_same_headers: bareWithHeaders && appHealth ? Math.round((appHealth / bareWithHeaders) * 1000) / 10 : null,
     me_vs_health: appHealth && appMe ? Math.round((appMe / appHealth) * 1000) / 10 : null,
   };
-  console.log(`\nstartup to first answered /health: ${startupMs} ms; idle RSS: ${idleRssMb} MB`);
+  console.log(`\nstartup to first answered /health: ${startupMs} ms; RSS 1 s after start-up: ${startRssMb} MB; idle RSS (${IDLE_MS / 1000} s without requests): ${idleRssMb} MB`);
   if (ratios.health_vs_bare !== null) console.log(`our /health = ${ratios.health_vs_bare}% of bare node:http (target >= 90%)`);
   if (ratios.health_vs_bare_same_headers !== null) console.log(`our /health = ${ratios.health_vs_bare_same_headers}% of bare node:http sending the same headers`);
   if (ratios.me_vs_health !== null) console.log(`authenticated /api/auth/me = ${ratios.me_vs_health}% of our /health (target >= 50%)`);
@@ -277,7 +345,7 @@ async function main(): Promise<void> {
   const file = path.join(root, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ at: new Date().toISOString(), loader: hasWrk ? 'wrk' : 'autocannon', connections, duration_s: durationS, pinned: hasTaskset, startup_ms: startupMs, idle_rss_mb: idleRssMb, ratios, rows }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), loader: hasWrk ? 'wrk' : 'autocannon', connections, duration_s: durationS, pinned: hasTaskset, startup_ms: startupMs, start_rss_mb: startRssMb, idle_rss_mb: idleRssMb, ratios, rows }, null, 2),
   );
   console.log(`results written to ${path.relative(root, file)}`);
 }
