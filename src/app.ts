@@ -27,6 +27,7 @@ import { createHealthRegistry } from './core/health.js';
 import { registerErrorHandling } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
 import { apiSecurityHeaders } from './core/http/security-headers.js';
+import { lazyRequestLogger } from './core/http/request-logger.js';
 import { createSerializerFactory, createValidatorCompiler } from './core/http/validation.js';
 import { createMetrics } from './core/metrics.js';
 import { coreMigrations } from './core/migrations.js';
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: loggerOptions(config),
     // One access line per response is written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    ...(config.logLevel === 'silent' ? {} : { childLoggerFactory: lazyRequestLogger }),
     requestIdHeader: false,
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
@@ -226,8 +228,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // instead (the plugin adds it after the route's guards, so it may key on request.user);
   // `rateLimit: false` exempts a route.
   const perIpLimit = app.rateLimit();
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.rateLimit === undefined) await perIpLimit.call(app, request, reply);
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.routeOptions.config.rateLimit !== undefined) return done();
+    perIpLimit.call(app, request, reply).then(() => done(), done);
   });
   if (config.maxEventLoopDelayMs > 0) {
     // Shed load while the event loop is saturated instead of queueing requests that will time out.

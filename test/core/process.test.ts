@@ -76,6 +76,28 @@ describe('process', () => {
     assert.match(server.output(), /shut down cleanly/);
   });
 
+  test('each answered request writes one JSON access line carrying its request id, never the bearer token; probes are not logged', async () => {
+    const server = await startServer({});
+    try {
+      const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsb2ctcHJvYmUifQ.bG9nLXByb2JlLXNpZ25hdHVyZQ';
+      const answer = await fetch(`${server.url}/api/auth/me`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'log-probe-1' } });
+      assert.equal(answer.status, 401);
+      await fetch(`${server.url}/health`, { headers: { 'x-request-id': 'log-probe-2' } });
+      const deadline = Date.now() + 5000;
+      while (!server.output().includes('log-probe-1') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      const lines = server.output().split('\n').filter((line) => line.includes('log-probe'));
+      assert.equal(lines.length, 1, `one access line for the /me request and none for /health:\n${lines.join('\n')}`);
+      const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+      assert.equal(line.request_id, 'log-probe-1');
+      assert.equal(line.msg, 'request');
+      assert.deepEqual([line.method, line.url, line.status], ['GET', '/api/auth/me', 401]);
+      assert.ok(!server.output().includes(token), 'the bearer token never reaches the log');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
   test('WORKERS=2 runs two processes on one port and stops them all on SIGTERM', async () => {
     const server = await startServer({ WORKERS: '2' });
     const responses = await Promise.all(Array.from({ length: 20 }, () => fetch(`${server.url}/health`)));
