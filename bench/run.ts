@@ -99,8 +99,8 @@ function runWrk(baseUrl: string, target: LoadTarget, seconds: number): LoadResul
   rmSync(script);
   return {
     requests_per_s: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0)),
-    p50_ms: parseWrkDuration(/50%\s+(\S+)/.exec(output)?.[1] ?? ''),
-    p99_ms: parseWrkDuration(/99%\s+(\S+)/.exec(output)?.[1] ?? ''),
+    p50_ms: parseWrkDuration(/^\s+50%\s+(\S+)/m.exec(output)?.[1] ?? ''),
+    p99_ms: parseWrkDuration(/^\s+99%\s+(\S+)/m.exec(output)?.[1] ?? ''),
     non_2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
     errors: (/Socket errors:[^\n]*/.exec(output)?.[0].match(/\d+/g) ?? []).reduce((sum, n) => sum + Number(n), 0),
   };
