@@ -9,7 +9,7 @@ import type { Bindings, ChildLoggerOptions, Level, LogFn, Logger } from 'pino';
  * carries the request id.
  */
 class RequestLogger implements FastifyBaseLogger {
-  #child: FastifyBaseLogger | undefined;
+  #child: Logger | undefined;
 
   declare fatal: LogFn;
   declare error: LogFn;
@@ -24,12 +24,17 @@ class RequestLogger implements FastifyBaseLogger {
     readonly bindings: Bindings,
   ) {}
 
-  get materialised(): FastifyBaseLogger {
+  get materialised(): Logger {
     return (this.#child ??= this.parent.child(this.bindings));
   }
 
+  /** A level set on this request's own logger, once made, wins over the parent's. */
+  isLevelEnabled(level: Level): boolean {
+    return (this.#child ?? this.parent).isLevelEnabled(level);
+  }
+
   get level(): string {
-    return this.#child?.level ?? this.parent.level;
+    return (this.#child ?? this.parent).level;
   }
 
   set level(level: string) {
@@ -43,9 +48,7 @@ class RequestLogger implements FastifyBaseLogger {
 
 function writer(level: Level): LogFn {
   return function (this: RequestLogger, ...args: unknown[]) {
-    // A level set on this request's logger (materialised) wins over the parent's.
-    const enabled = this.parent.levels.values[this.level]! <= this.parent.levels.values[level]!;
-    if (enabled) (this.materialised[level] as (...line: unknown[]) => void)(...args);
+    if (this.isLevelEnabled(level)) (this.materialised[level] as (...line: unknown[]) => void)(...args);
   } as LogFn;
 }
 
