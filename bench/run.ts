@@ -276,9 +276,9 @@ async function main(): Promise<void> {
   let startRssMb: number | undefined;
   let idleRssMb: number | undefined;
   // Start-up and memory are measured on a server of their own. V8 keeps the young generation that
-  // start-up grew (~12 MB, empty) until its memory reducer runs, about 8 s after the last busy
-  // period, so an idle server is measured once that has happened; the load scenarios then run on a
-  // fresh start, not on a heap that has just been shrunk and must grow again.
+  // start-up grew (~12 MB, empty) until its memory reducer runs, which was seen anywhere from 10 s to
+  // over 30 s after start-up: RSS is read 1 s after start-up and again after 15 s without requests.
+  // The load scenarios then run on a fresh start, not on a heap that has just been shrunk.
   const idle = startProcess(command, args, env);
   try {
     startupMs = Math.round(await waitForHealth(baseUrl, idle, 30_000));
