@@ -84,4 +84,21 @@ describe('database layer', () => {
     const ignoresArgument = preparedQuery((db: Kysely<CoreTables>, _unused: string) => db.selectFrom('users').select('id'));
     await assert.rejects(ignoresArgument(t.app.db, 'x'), /every argument must be used/);
   });
+
+  test('a prepared read made while another request holds a transaction never sees its uncommitted writes', async () => {
+    const carol = await registerUser(t.app, { name: 'Committed Carol' });
+    const nameOf = preparedQuery((db: Kysely<CoreTables>, id: string) => db.selectFrom('users').select('name').where('id', '=', id));
+    let readDuringTransaction: Promise<{ name: string | null }[]> | undefined;
+    await assert.rejects(
+      t.app.db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ name: 'Uncommitted' }).where('id', '=', carol.user.id).execute();
+        readDuringTransaction = nameOf(t.app.db, carol.user.id);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    assert.deepEqual(await readDuringTransaction, [{ name: 'Committed Carol' }]);
+    assert.deepEqual(await nameOf(t.app.db, carol.user.id), [{ name: 'Committed Carol' }]);
+  });
 });

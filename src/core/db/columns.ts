@@ -12,7 +12,18 @@ import type { Dialect } from './connect.js';
  * - nested documents are JSON text, which round-trips exactly (jsonb would reorder keys).
  */
 export const newId = (): string => uuidv7();
-export const now = (): string => new Date().toISOString();
+
+let nowMs = Number.NaN;
+let nowIso = '';
+/** The current time as ISO text. Formatting a Date measured ~0.6 us; under load many requests ask within the same millisecond. */
+export function now(): string {
+  const ms = Date.now();
+  if (ms !== nowMs) {
+    nowMs = ms;
+    nowIso = new Date(ms).toISOString();
+  }
+  return nowIso;
+}
 
 export type BoolColumn = ColumnType<boolean | number, boolean, boolean>;
 

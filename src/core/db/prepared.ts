@@ -38,7 +38,21 @@ export function preparedQuery<DB, Args extends unknown[], Row>(build: (db: Kysel
   return async (db: Kysely<DB>, ...args: Args): Promise<Row[]> => {
     const template = templateFor(db, args.length);
     const parameters = template.slots.map((slot) => ('argument' in slot ? args[slot.argument] : slot.constant));
-    const result = await db.executeQuery<Row>(CompiledQuery.raw(template.sql, parameters));
-    return result.rows;
+    const rows = directReaders.get(db)?.(template.sql, parameters) as Row[] | undefined;
+    return rows ?? (await db.executeQuery<Row>(CompiledQuery.raw(template.sql, parameters))).rows;
   };
+}
+
+/** Runs a read at once and returns its rows, or undefined when it must go through Kysely instead. */
+export type DirectReader = (sql: string, parameters: readonly unknown[]) => unknown[] | undefined;
+
+const directReaders = new WeakMap<object, DirectReader>();
+
+/**
+ * On SQLite, Kysely queues every query behind a connection lock of promises; for a read outside
+ * any transaction that costs more than the read itself (an indexed lookup is a few microseconds).
+ * The database layer registers here a reader that runs such reads directly; prepared queries use it.
+ */
+export function registerDirectReader(db: object, reader: DirectReader): void {
+  directReaders.set(db, reader);
 }
