@@ -5,6 +5,8 @@ export interface HealthRegistry {
   /** Adds or replaces a named dependency check (`database`, `redis`, `llm`, ...). */
   register(name: string, check: HealthCheck): void;
   run(): Promise<Record<string, CheckStatus>>;
+  /** The last round's results while they are fresh and complete, else undefined (then call `run`). */
+  fresh(): Record<string, CheckStatus> | undefined;
 }
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -27,7 +29,7 @@ async function runWithTimeout(check: HealthCheck): Promise<CheckStatus> {
  */
 export function createHealthRegistry(cacheMs: number): HealthRegistry {
   const checks = new Map<string, HealthCheck>();
-  let last: { at: number; result: Promise<Record<string, CheckStatus>> } | null = null;
+  let last: { at: number; result: Promise<Record<string, CheckStatus>>; settled?: Record<string, CheckStatus> } | null = null;
 
   async function runAll(): Promise<Record<string, CheckStatus>> {
     const entries = await Promise.all([...checks].map(async ([name, check]) => [name, await runWithTimeout(check)] as const));
@@ -41,8 +43,15 @@ export function createHealthRegistry(cacheMs: number): HealthRegistry {
     },
     run() {
       const now = Date.now();
-      if (!last || now - last.at >= cacheMs) last = { at: now, result: runAll() };
+      if (!last || now - last.at >= cacheMs) {
+        const round: NonNullable<typeof last> = { at: now, result: runAll() };
+        round.result.then((checks) => (round.settled = checks));
+        last = round;
+      }
       return last.result;
+    },
+    fresh() {
+      return last && Date.now() - last.at < cacheMs ? last.settled : undefined;
     },
   };
 }

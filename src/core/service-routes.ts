@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
+import { now } from './db/columns.js';
 import { migrationsApplied, type MigrationGroup } from './db/migrator.js';
+import type { CheckStatus } from './health.js';
 
 const CheckStatus = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('disabled')]);
 const HealthBody = Type.Object({
@@ -20,21 +22,38 @@ const unlimited = { rateLimit: false } as const;
 export async function serviceRoutes(fastify: FastifyInstance, options: { version: string; modules: string[]; migrations: MigrationGroup[] }): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const startedAt = Date.now();
+  // One round of checks serves many probes: its answer's `checks` is built once per round.
+  let lastRound: Record<string, CheckStatus> | undefined;
+  let lastChecks: Static<typeof HealthBody>['checks'] = { database: 'down', redis: 'disabled', llm: 'disabled' };
+  const checksOf = (round: Record<string, CheckStatus>) => {
+    if (round !== lastRound) {
+      lastRound = round;
+      lastChecks = { database: 'down', redis: 'disabled', llm: 'disabled', ...round };
+    }
+    return lastChecks;
+  };
 
   app.get(
     '/health',
     { config: unlimited, schema: { tags, summary: 'Service health and dependency checks', response: { 200: HealthBody, 503: HealthBody } } },
-    async (_request, reply) => {
-      const checks = await app.health.run();
-      const databaseUp = checks.database === 'ok';
-      return reply.code(databaseUp ? 200 : 503).send({
-        status: databaseUp ? 'ok' : 'degraded',
-        timestamp: new Date().toISOString(),
-        uptime_s: Math.round((Date.now() - startedAt) / 1000),
-        version: options.version,
-        modules: options.modules,
-        checks: { database: 'down', redis: 'disabled', llm: 'disabled', ...checks },
-      });
+    // Not async: while the last round of checks is fresh (HEALTH_CACHE_MS) the answer is sent at
+    // once, without the promise and microtask hops an async handler costs on every probe.
+    (_request, reply) => {
+      const answer = (round: Record<string, CheckStatus>) => {
+        const checks = checksOf(round);
+        const databaseUp = checks.database === 'ok';
+        reply.code(databaseUp ? 200 : 503).send({
+          status: databaseUp ? 'ok' : 'degraded',
+          timestamp: now(),
+          uptime_s: Math.round((Date.now() - startedAt) / 1000),
+          version: options.version,
+          modules: options.modules,
+          checks,
+        });
+      };
+      const fresh = app.health.fresh();
+      if (fresh) answer(fresh);
+      else void app.health.run().then(answer); // never rejects: a failing check reports 'down'
     },
   );
 
@@ -52,7 +71,7 @@ export async function serviceRoutes(fastify: FastifyInstance, options: { version
   );
 
   app.get('/metrics', { config: unlimited, schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } } }, async (_request, reply) => {
-    return reply.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
+    return reply.type(app.metrics.registry.contentType).send(await app.metrics.render());
   });
 
   app.get('/openapi.json', { config: unlimited, schema: { hide: true } }, async () => app.swagger());

@@ -93,7 +93,10 @@ describe('HTTP plumbing', () => {
     const kept = await call(t.app, { method: 'GET', url: '/health/live', headers: { 'x-request-id': 'abc-123' } });
     assert.equal(kept.response.headers['x-request-id'], 'abc-123');
     const replaced = await call(t.app, { method: 'GET', url: '/health/live', headers: { 'x-request-id': 'bad id\twith<junk>' } });
-    assert.match(String(replaced.response.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    const generated = String(replaced.response.headers['x-request-id']);
+    assert.match(generated, /^[A-Za-z0-9_-]{8}-[0-9a-z]+$/, 'a generated id: process tag and sequence');
+    const next = await call(t.app, { method: 'GET', url: '/health/live' });
+    assert.notEqual(next.response.headers['x-request-id'], generated, 'every request gets its own id');
   });
 
   test('security headers are set and x-powered-by is not', async () => {
@@ -149,6 +152,18 @@ describe('rate limits', () => {
       assert.equal(limited.body.code, 'RATE_LIMITED');
       assert.ok(Number(limited.response.headers['retry-after']) > 0, "Number(limited.response.headers['retry-after']) > 0");
       for (let i = 0; i < 5; i++) assert.equal((await call(t.app, { method: 'GET', url: '/health' })).status, 200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('probing unknown routes spends the same per-IP budget', async () => {
+    const t = await startTestApp({ RATE_LIMIT_MAX: '3' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await call(t.app, { method: 'GET', url: `/no-such-route-${i}` })).status);
+      assert.deepEqual(statuses, [404, 404, 404, 429]);
+      assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me' })).status, 429, 'one budget for the IP');
     } finally {
       await t.close();
     }

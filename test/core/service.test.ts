@@ -39,6 +39,10 @@ describe('service routes', () => {
     assert.match(body, /http_requests_total\{method="GET",route="\/api\/auth\/me",status="200"\} 1/);
     assert.match(body, /http_requests_total\{method="GET",route="\/api\/auth\/me",status="401"\} 1/);
     assert.match(body, /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/auth\/me",status="200"\}/);
+    await call(t.app, { method: 'GET', url: '/no-such-route' });
+    const after = (await call(t.app, { method: 'GET', url: '/metrics' })).body as string;
+    assert.match(after, /http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
+    assert.match(after, /http_requests_total\{method="GET",route="\/metrics",status="200"\} 1/);
     assert.match(body, /nodejs_eventloop_lag_seconds/);
     assert.match(body, /db_pool_connections\{state="total"\}/);
   });

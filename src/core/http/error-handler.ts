@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { isConnectionFailure } from '../db/errors.js';
 import { AppError, type ErrorDetail } from './errors.js';
 
@@ -98,7 +98,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.code(appError.statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
   });
 
-  app.setNotFoundHandler((request, reply) => {
+}
+
+/** Unknown routes answer 404 in the error format; `preHandler` (the per-IP limit) runs first, so probing for routes is limited too. */
+export function registerNotFound(app: FastifyInstance, preHandler: preHandlerAsyncHookHandler): void {
+  app.setNotFoundHandler({ preHandler }, (request, reply) => {
     return reply.code(404).send({ error: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'NOT_FOUND' });
   });
 }
