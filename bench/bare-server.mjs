@@ -1,9 +1,14 @@
 // The ceiling for `npm run bench`: plain node:http answering the same /health JSON as the app.
-// With SAME_HEADERS=1 it also sends the app's security headers and a request id, to show what those cost.
-import { randomUUID } from 'node:crypto';
+// With SAME_HEADERS=1 it also sends the app's security headers and a request id made as the app
+// makes it, written the cheapest way node:http allows (one flat array, no object per request), to
+// show what sending those headers costs by itself.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 
-const extraHeaders = process.env.SAME_HEADERS === '1' ? (await import('../dist/core/http/security-headers.js')).apiSecurityHeaders() : null;
+const securityHeaders =
+  process.env.SAME_HEADERS === '1' ? Object.entries((await import('../dist/core/http/security-headers.js')).apiSecurityHeaders()).flat() : null;
+const requestIdTag = randomBytes(6).toString('base64url');
+let requestSequence = 0;
 
 const startedAt = Date.now();
 const server = http.createServer((request, response) => {
@@ -19,8 +24,13 @@ const server = http.createServer((request, response) => {
     modules: ['freelance', 'investigations', 'clinic', 'chat'],
     checks: { database: 'ok', redis: 'disabled', llm: 'disabled' },
   });
-  const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
-  response.writeHead(200, extraHeaders ? { ...extraHeaders, 'x-request-id': randomUUID(), ...headers } : headers);
+  const length = Buffer.byteLength(body);
+  if (securityHeaders) {
+    const requestId = `${requestIdTag}-${(++requestSequence).toString(36)}`;
+    response.writeHead(200, [...securityHeaders, 'x-request-id', requestId, 'content-type', 'application/json; charset=utf-8', 'content-length', length]);
+  } else {
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': length });
+  }
   response.end(body);
 });
 server.keepAliveTimeout = 72_000;
