@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { now } from './db/columns.js';
 import { migrationsApplied, type MigrationGroup } from './db/migrator.js';
-import type { CheckStatus } from './health.js';
 
 const CheckStatus = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('disabled')]);
 const HealthBody = Type.Object({
@@ -23,9 +22,9 @@ export async function serviceRoutes(fastify: FastifyInstance, options: { version
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const startedAt = Date.now();
   // One round of checks serves many probes: its answer's `checks` is built once per round.
-  let lastRound: Record<string, CheckStatus> | undefined;
+  let lastRound: Record<string, Static<typeof CheckStatus>> | undefined;
   let lastChecks: Static<typeof HealthBody>['checks'] = { database: 'down', redis: 'disabled', llm: 'disabled' };
-  const checksOf = (round: Record<string, CheckStatus>) => {
+  const checksOf = (round: Record<string, Static<typeof CheckStatus>>) => {
     if (round !== lastRound) {
       lastRound = round;
       lastChecks = { database: 'down', redis: 'disabled', llm: 'disabled', ...round };
@@ -39,7 +38,7 @@ export async function serviceRoutes(fastify: FastifyInstance, options: { version
     // Not async: while the last round of checks is fresh (HEALTH_CACHE_MS) the answer is sent at
     // once, without the promise and microtask hops an async handler costs on every probe.
     (_request, reply) => {
-      const answer = (round: Record<string, CheckStatus>) => {
+      const answer = (round: Record<string, Static<typeof CheckStatus>>) => {
         const checks = checksOf(round);
         const databaseUp = checks.database === 'ok';
         reply.code(databaseUp ? 200 : 503).send({

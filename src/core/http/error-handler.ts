@@ -97,7 +97,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // Errors from a route with a response schema would be filtered by it; send raw JSON instead.
     return reply.code(appError.statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
   });
-
 }
 
 /** Unknown routes answer 404 in the error format; `preHandler` (the per-IP limit) runs first, so probing for routes is limited too. */
