@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { now } from '../../core/db/columns.js';
 import { AppError, notFound } from '../../core/http/errors.js';
 import type { ChatAccess } from './access.js';
 import type { Gateway, Generation } from './gateway.js';
@@ -210,7 +211,7 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
       const [stats, reachable] = await Promise.all([gateway.cache.stats(), upstream.ping(PING_TIMEOUT_MS)]);
       const { hits, misses, total_requests, cached_responses, deduplicated_requests } = gateway.counters;
       return {
-        timestamp: new Date().toISOString(),
+        timestamp: now(),
         response_cache: {
           total_entries: stats.entries,
           total_size_mb: Math.round((stats.bytes / MB) * 10_000) / 10_000,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { now } from '../../../core/db/columns.js';
 import { conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
 import { assertOwnReference, referencesStillExist } from '../common.js';
@@ -50,7 +51,7 @@ export async function contractRoutes(fastify: FastifyInstance): Promise<void> {
         end_date: body.end_date ?? null,
         value: optionalCents(body.value, 'value') ?? null,
         currency: body.currency ?? 'USD',
-        signed_date: body.signed_date ? new Date(body.signed_date).toISOString() : isSignedStatus(status) ? new Date().toISOString() : null,
+        signed_date: body.signed_date ? new Date(body.signed_date).toISOString() : isSignedStatus(status) ? now() : null,
       }),
     );
     return reply.code(201).send(contract);
@@ -84,7 +85,7 @@ export async function contractRoutes(fastify: FastifyInstance): Promise<void> {
         if (body.status !== undefined && body.status !== stored) {
           assertContractMove(stored, body.status);
           changes.status = body.status;
-          if (body.status === 'signed') changes.signed_date = new Date().toISOString();
+          if (body.status === 'signed') changes.signed_date = now();
         }
         if (body.signed_date !== undefined) changes.signed_date = body.signed_date === null ? null : new Date(body.signed_date).toISOString();
         if (body.title !== undefined) changes.title = body.title;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { now } from '../../../core/db/columns.js';
 import { conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
 import { assertOwnReference, referencesStillExist, todayUtc } from '../common.js';
@@ -43,7 +44,7 @@ export async function invoiceRoutes(fastify: FastifyInstance): Promise<void> {
       if (body.status !== undefined && (statusOnly || (body.status !== stored && body.status !== effective))) {
         assertInvoiceMove(stored, body.status);
         changes.status = body.status;
-        if (body.status === 'paid') changes.paid_at = new Date().toISOString();
+        if (body.status === 'paid') changes.paid_at = now();
       }
 
       // Items and amounts: recomputed from what is sent merged with what is stored.

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { now } from '../../../core/db/columns.js';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { AppError, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody, Nullable } from '../../../core/http/schemas.js';
@@ -155,7 +156,7 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       if (!row) throw notFound('Time entry');
       const notRunning = () => conflict('This time entry is not running', 'TIMER_NOT_RUNNING');
       if (row.end_time !== null) throw notRunning();
-      const endTime = request.body.end_time ? normaliseTime(request.body.end_time) : new Date().toISOString();
+      const endTime = request.body.end_time ? normaliseTime(request.body.end_time) : now();
       const entry = await repo.stopEntry(db, userId, row.id, endTime, durationSeconds(row.start_time, endTime));
       if (!entry) throw notRunning(); // stopped by a concurrent request
       return entry;
