@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Type } from 'typebox';
 import type { AppModule } from '../../src/core/module.js';
+import { Nullable } from '../../src/core/http/schemas.js';
 import { call, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
 
 /** A module whose routes fail on purpose, to see what a client gets. */
@@ -182,6 +184,56 @@ describe('rate limits', () => {
       await t.close();
     }
   });
+});
+
+/** Response shapes the serializer is given in a simpler form (nullable fields, unions of strings). */
+const Shape = Type.Object({
+  name: Nullable(Type.String()),
+  count: Nullable(Type.Integer()),
+  owner: Nullable(Type.Object({ id: Type.String(), role: Type.Union([Type.Literal('user'), Type.Literal('admin')]) })),
+  tags: Nullable(Type.Array(Type.String())),
+  kind: Type.Enum(['a', 'b']),
+  email: Type.Union([Type.String({ format: 'email' }), Type.Literal('')]),
+  when: Nullable(Type.String({ format: 'date-time' })),
+  either: Type.Union([Type.String(), Type.Integer()]),
+});
+const shapesModule: AppModule = {
+  name: 'shapes',
+  migrations: [],
+  async plugin(app) {
+    const bodies = [
+      { name: 'n', count: 0, owner: { id: 'u1', role: 'admin', secret: 'x' }, tags: ['t'], kind: 'b', email: 'a@b.io', when: new Date(Date.UTC(2026, 0, 2)), either: 3, extra: 1 },
+      { name: null, count: null, owner: null, tags: null, kind: 'a', email: '', when: null, either: 'x' },
+    ];
+    app.get<{ Params: { index: string } }>('/test/shapes/:index', { schema: { response: { 200: Shape } } }, async (request) => bodies[Number(request.params.index)]);
+  },
+};
+
+describe('response serialization', () => {
+  for (const NODE_ENV of ['development', 'production']) {
+    test(`nullable fields, unions and formats are written as declared (${NODE_ENV})`, async () => {
+      const t = await startTestApp({ NODE_ENV }, { modules: [shapesModule] });
+      try {
+        const full = await call(t.app, { method: 'GET', url: '/test/shapes/0' });
+        assert.equal(full.status, 200);
+        assert.deepEqual(full.body, {
+          name: 'n',
+          count: 0,
+          owner: { id: 'u1', role: 'admin' },
+          tags: ['t'],
+          kind: 'b',
+          email: 'a@b.io',
+          when: '2026-01-02T00:00:00.000Z',
+          either: 3,
+        });
+        const empty = await call(t.app, { method: 'GET', url: '/test/shapes/1' });
+        assert.equal(empty.status, 200);
+        assert.deepEqual(empty.body, { name: null, count: null, owner: null, tags: null, kind: 'a', email: '', when: null, either: 'x' });
+      } finally {
+        await t.close();
+      }
+    });
+  }
 });
 
 describe('production mode (schemas compiled on first use)', () => {

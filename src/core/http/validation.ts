@@ -32,10 +32,49 @@ export function createValidatorCompiler(lazy: boolean): FastifySchemaCompiler<un
   };
 }
 
+type SchemaObject = { [keyword: string]: unknown };
+const isSchemaObject = (value: unknown): value is SchemaObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isNullSchema = (schema: unknown) => isSchemaObject(schema) && schema.type === 'null' && Object.keys(schema).length === 1;
+/** fast-json-stringify writes Date objects under these formats; a union of them must stay as written. */
+const DATE_FORMATS = new Set(['date-time', 'date', 'time']);
+const isStringSchema = (schema: unknown) =>
+  isSchemaObject(schema) &&
+  !('anyOf' in schema || 'oneOf' in schema || 'allOf' in schema || '$ref' in schema) &&
+  !DATE_FORMATS.has(schema.format as string) &&
+  (schema.type === 'string' || (schema.type === undefined && (typeof schema.const === 'string' || isStringList(schema.enum))));
+const isStringList = (values: unknown) => Array.isArray(values) && values.every((value) => typeof value === 'string');
+
+/**
+ * The response schema as the serializer is given it. fast-json-stringify writes an `anyOf` by
+ * running an Ajv validator on the value, branch after branch, on every response: a nullable field
+ * (`Nullable(X)` is `anyOf: [X, null]`) costs a validation of the whole value, and a union of
+ * literals a failed validation, with its error objects, per branch that does not match. Both have
+ * forms it writes directly: `X` with `nullable: true`, and a plain string. The value written is the
+ * same; the route's types already guarantee which branch it is. Only the serializer sees this copy:
+ * request validation and the OpenAPI document keep the schemas as written.
+ */
+export function serializationSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(serializationSchema);
+  if (!isSchemaObject(schema)) return schema;
+  const copy: SchemaObject = {};
+  for (const [keyword, value] of Object.entries(schema)) copy[keyword] = serializationSchema(value);
+  if (copy.type === undefined && isStringList(copy.enum)) copy.type = 'string';
+  if (!Array.isArray(copy.anyOf)) return copy;
+  const { anyOf, ...siblings } = copy;
+  const branches = anyOf.filter((branch) => !isNullSchema(branch));
+  const nullable = branches.length < anyOf.length ? { nullable: true } : {};
+  const [only] = branches;
+  if (branches.length === 1 && isSchemaObject(only) && !('$ref' in only) && !('anyOf' in only)) return { ...siblings, ...only, ...nullable };
+  if (branches.length > 0 && branches.every(isStringSchema)) return { ...siblings, type: 'string', ...nullable };
+  return copy;
+}
+
 export function createSerializerFactory(lazy: boolean): SerializerFactory {
   const buildDefault = SerializerSelector();
   return (externalSchemas, options) => {
-    const compile = buildDefault(externalSchemas, options);
+    const shared = Object.fromEntries(Object.entries(externalSchemas ?? {}).map(([id, schema]) => [id, serializationSchema(schema)]));
+    const build = buildDefault(shared, options);
+    const compile: typeof build = (routeSchema) => build({ ...routeSchema, schema: serializationSchema(routeSchema.schema) });
     if (!lazy) return compile;
     return (routeSchema) => {
       let serialize: ((data: unknown) => string) | undefined;
