@@ -7,7 +7,6 @@ import cors from '@fastify/cors';
 import jwt from '@fastify/jwt';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -23,6 +22,7 @@ import { createMemoryBus, createRedisBus } from './core/bus/bus.js';
 import { createMemoryCache, createRedisCache, type Cache } from './core/cache/cache.js';
 import { openDatabase } from './core/db/connect.js';
 import { migrate, type MigrationGroup } from './core/db/migrator.js';
+import { docsRoutes } from './core/docs.js';
 import { createHealthRegistry } from './core/health.js';
 import { registerErrorHandling, registerNotFound } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
@@ -284,7 +284,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       security: [{ bearerAuth: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(docsRoutes);
 
   registerGuards(app);
   await app.register(serviceRoutes, { version: VERSION, modules: modules.map((module) => module.name), migrations: migrationGroups });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { call, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
+
+const require = createRequire(import.meta.url);
 
 describe('service routes', () => {
   let t: TestApp;
@@ -63,11 +66,40 @@ describe('service routes', () => {
     assert.ok(body.paths['/api/auth/register'].post.requestBody, 'request bodies are documented');
   });
 
-  test('GET /docs serves the interactive reference', async () => {
+  test('GET /docs serves the interactive reference, loaded on its first request', async () => {
+    // Loaded modules are per process and node:test runs each file in its own: nothing in this file
+    // asks for /docs before this test.
+    const pageModuleLoaded = () => Object.keys(require.cache).some((file) => file.includes('@fastify/swagger-ui'));
+    assert.equal(pageModuleLoaded(), false, 'the page is not loaded at start-up');
     const response = await t.app.inject({ method: 'GET', url: '/docs' });
     const page = response.statusCode === 302 ? await t.app.inject({ method: 'GET', url: String(response.headers.location) }) : response;
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /swagger/i);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(String(page.headers['content-security-policy']), /script-src 'self'/, "the page's own CSP replaces the API's default-src 'none'");
+    assert.ok(page.headers['x-request-id'], 'the API-wide headers are still set');
+    assert.equal(pageModuleLoaded(), true);
+
+    const spec = await t.app.inject({ method: 'GET', url: '/docs/json' });
+    assert.equal(spec.statusCode, 200);
+    assert.deepEqual(spec.json(), (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json(), 'the page shows the document the API serves');
+
+    const script = await t.app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
+    assert.equal(script.statusCode, 200);
+    assert.match(String(script.headers['content-type']), /javascript/);
+    assert.equal(Number(script.headers['content-length']), script.rawPayload.length);
+    const cached = await t.app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js', headers: { 'if-none-match': String(script.headers.etag) } });
+    assert.equal(cached.statusCode, 304, 'conditional requests are answered by the page server');
+    const head = await t.app.inject({ method: 'HEAD', url: '/docs/static/swagger-ui-bundle.js' });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.body, '');
+
+    const missing = await call(t.app, { method: 'GET', url: '/docs/static/nope.js' });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, 'NOT_FOUND');
+    const escape = await call(t.app, { method: 'GET', url: '/docs/static/..%2f..%2fpackage.json' });
+    assert.ok([400, 403, 404].includes(escape.status), `no file outside the page's assets (got ${escape.status})`);
+    assert.ok(escape.body.code, 'in the API error shape');
   });
 });
 
