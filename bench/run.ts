@@ -4,6 +4,8 @@
  * Builds the production server, starts it pinned to core 0 (taskset), and loads it from a separate
  * process pinned to core 1 (wrk where installed, else autocannon). In the same run it loads a bare
  * node:http server answering the same /health JSON: the ceiling our figures are compared against.
+ * The ceilings, /health and /api/auth/me are loaded in turn, in short slices, so their ratios are
+ * taken on the same machine; module scenarios follow one after the other.
  * Results: a table on stdout and JSON in bench/results/.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -51,6 +53,8 @@ interface Row extends LoadResult {
 }
 
 const IDLE_MS = 15_000;
+/** Slices per contender in the interleaved comparison of the ceilings and the core scenarios. */
+const ROUNDS = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssMb(pid: number): number {
@@ -116,12 +120,15 @@ function runAutocannon(baseUrl: string, target: LoadTarget, seconds: number): Lo
   return JSON.parse(execFileSync(command, args, { encoding: 'utf8', cwd: root })) as LoadResult;
 }
 
-/** Cumulative request counts per bucket bound (seconds) of http_request_duration_seconds, all routes but /metrics summed. */
-async function durationBuckets(baseUrl: string): Promise<Map<number, number>> {
+/**
+ * Cumulative request counts per bucket bound (seconds) of http_request_duration_seconds: of one
+ * route if given, else of all routes but /metrics summed.
+ */
+async function durationBuckets(baseUrl: string, route?: string): Promise<Map<number, number>> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   const buckets = new Map<number, number>();
   for (const match of text.matchAll(/^http_request_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
-    if (match[1]!.includes('route="/metrics"')) continue;
+    if (route ? !match[1]!.includes(`route="${route}"`) : match[1]!.includes('route="/metrics"')) continue;
     const bound = /le="([^"]+)"/.exec(match[1]!)![1]!;
     const le = bound === '+Inf' ? Infinity : Number(bound);
     buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
@@ -148,6 +155,59 @@ function bucketQuantile(before: Map<number, number>, after: Map<number, number>,
 const load = (baseUrl: string, target: LoadTarget, seconds: number): LoadResult =>
   hasWrk ? runWrk(baseUrl, target, seconds) : runAutocannon(baseUrl, target, seconds);
 
+/** A server and the request to repeat against it, in a comparison whose figures must share the same machine. */
+interface Contender {
+  scenario: string;
+  description: string;
+  server: Row['server'];
+  baseUrl: string;
+  pid: number;
+  target: LoadTarget;
+  /** The route whose own request-duration histogram gives the server-side p50/p99 (app servers only). */
+  route?: string;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
+/**
+ * Loads each contender in turn in slices of `seconds / rounds`, round after round, the order rotating
+ * each round. This machine's speed drifted by 20-37% between runs a few seconds apart, which made
+ * ratios between runs done one after the other meaningless; slices taken in turn see the same drift.
+ * A contender's req/s is the mean of its slices, its p50/p99 the median of its slices'. Also returns
+ * each contender's req/s per round, for the spread of the ratios.
+ */
+async function loadInterleaved(contenders: Contender[], seconds: number, rounds: number): Promise<{ rows: Row[]; perRound: number[][] }> {
+  const sliceS = Math.max(1, Math.round(seconds / rounds));
+  const slices = contenders.map((): LoadResult[] => []);
+  const before = await Promise.all(contenders.map((contender) => (contender.route ? durationBuckets(contender.baseUrl, contender.route) : null)));
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < contenders.length; turn++) {
+      const index = (turn + round) % contenders.length;
+      slices[index]!.push(load(contenders[index]!.baseUrl, contenders[index]!.target, sliceS));
+    }
+  }
+  const rows = await Promise.all(
+    contenders.map(async (contender, index): Promise<Row> => {
+      const own = slices[index]!;
+      const after = contender.route ? await durationBuckets(contender.baseUrl, contender.route) : null;
+      return {
+        scenario: contender.scenario,
+        description: contender.description,
+        server: contender.server,
+        requests_per_s: Math.round(own.reduce((sum, slice) => sum + slice.requests_per_s, 0) / own.length),
+        p50_ms: median(own.map((slice) => slice.p50_ms)),
+        p99_ms: median(own.map((slice) => slice.p99_ms)),
+        non_2xx: own.reduce((sum, slice) => sum + slice.non_2xx, 0),
+        errors: own.reduce((sum, slice) => sum + slice.errors, 0),
+        rss_mb: rssMb(contender.pid),
+        server_p50_ms: before[index] && after ? bucketQuantile(before[index]!, after, 0.5) : null,
+        server_p99_ms: before[index] && after ? bucketQuantile(before[index]!, after, 0.99) : null,
+      };
+    }),
+  );
+  return { rows, perRound: slices.map((own) => own.map((slice) => slice.requests_per_s)) };
+}
+
 function benchClient(baseUrl: string, adminCredentials: { email: string; password: string }): BenchClient {
   let userCount = 0;
   let admin: BenchUser | null = null;
@@ -173,14 +233,17 @@ function benchClient(baseUrl: string, adminCredentials: { email: string; passwor
   };
 }
 
-const coreScenarios: Scenario[] = [
+/** The core scenarios, with the route whose server-side latency is theirs. */
+const coreScenarios: (Scenario & { route: string })[] = [
   {
     name: 'health',
+    route: '/health',
     description: 'GET /health (database check cached 1 s)',
     setup: async () => ({ method: 'GET', path: '/health' }),
   },
   {
     name: 'me',
+    route: '/api/auth/me',
     description: 'GET /api/auth/me: JWT check, session check, user read',
     setup: async (client) => ({ method: 'GET', path: '/api/auth/me', headers: (await client.newUser()).headers }),
   },
@@ -213,32 +276,10 @@ async function main(): Promise<void> {
     `${hasTaskset ? 'server pinned to core 0, loader to core 1' : 'taskset not available: processes not pinned'}`);
 
   const rows: Row[] = [];
+  let perRound = new Map<string, number[]>();
   const wanted = (name: string) => only.length === 0 || only.some((filter) => name === filter || name.startsWith(`${filter}.`) || name.startsWith(filter));
 
-  // The ceilings: a bare node:http server with the same /health JSON, and the same again sending the
-  // app's security headers and request id (what those alone cost).
   const barePort = 19_000 + Math.floor(Math.random() * 500);
-  const bareUrl = `http://127.0.0.1:${barePort}`;
-  for (const [sameHeaders, description] of [['0', 'bare node:http, same JSON (ceiling)'], ['1', 'bare node:http, same JSON and security headers']] as const) {
-    const [bareCommand, bareArgs] = pinned(0, process.execPath, [path.join(root, 'bench/bare-server.mjs')]);
-    const bare = startProcess(bareCommand, bareArgs, { PORT: String(barePort), SAME_HEADERS: sameHeaders });
-    try {
-      await waitForHealth(bareUrl, bare, 10_000);
-      const target: LoadTarget = { method: 'GET', path: '/health' };
-      load(bareUrl, target, warmupS);
-      rows.push({
-        scenario: sameHeaders === '1' ? 'health+headers' : 'health',
-        description,
-        server: 'bare',
-        ...load(bareUrl, target, durationS),
-        rss_mb: rssMb(bare.pid!),
-        server_p50_ms: null,
-        server_p99_ms: null,
-      });
-    } finally {
-      await stopProcess(bare);
-    }
-  }
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ub-bench-'));
   const files = await loadScenarioFiles();
@@ -289,11 +330,45 @@ async function main(): Promise<void> {
   } finally {
     await stopProcess(idle);
   }
+  // The ceilings: a bare node:http server with the same /health JSON, and the same again sending the
+  // app's security headers and request id (what those alone cost). They run beside the app, idle but for
+  // their slices, so that they are loaded in the same windows of time as its core scenarios.
+  const [bareCommand, bareArgs] = pinned(0, process.execPath, [path.join(root, 'bench/bare-server.mjs')]);
+  const healthTarget: LoadTarget = { method: 'GET', path: '/health' };
+  const ceilingKinds = [
+    ['health', '0', 'bare node:http, same JSON (ceiling)'],
+    ['health+headers', '1', 'bare node:http, same JSON and security headers'],
+  ] as const;
+  const ceilings = (wanted('health') ? ceilingKinds : []
+  ).map(([scenario, sameHeaders, description], index) => {
+    const port = barePort + 2 * index;
+    const child = startProcess(bareCommand, bareArgs, { PORT: String(port), SAME_HEADERS: sameHeaders });
+    return { scenario, description, server: 'bare' as const, child, baseUrl: `http://127.0.0.1:${port}`, target: healthTarget };
+  });
+  const stopCeilings = () => Promise.all(ceilings.map(({ child }) => stopProcess(child)));
+
   const server = startProcess(command, args, env);
   try {
     await waitForHealth(baseUrl, server, 30_000);
     const client = benchClient(baseUrl, admin);
-    for (const { scenario } of selected) {
+    const contenders: Contender[] = [];
+    for (const ceiling of ceilings) {
+      await waitForHealth(ceiling.baseUrl, ceiling.child, 10_000);
+      contenders.push({ ...ceiling, pid: ceiling.child.pid! });
+    }
+    for (const scenario of coreScenarios.filter(({ name }) => wanted(name))) {
+      contenders.push({ scenario: scenario.name, description: scenario.description, server: 'app', baseUrl, pid: server.pid!, target: await scenario.setup(client), route: scenario.route });
+    }
+    if (contenders.length > 0) {
+      process.stdout.write(`running ${contenders.map(({ scenario, server: kind }) => `${scenario} (${kind})`).join(', ')} in turn, ${ROUNDS} rounds... `);
+      for (const contender of contenders) load(contender.baseUrl, contender.target, warmupS);
+      const compared = await loadInterleaved(contenders, durationS, ROUNDS);
+      rows.push(...compared.rows);
+      perRound = new Map(contenders.map((contender, index) => [`${contender.server}:${contender.scenario}`, compared.perRound[index]!]));
+      console.log('done');
+    }
+    await stopCeilings();
+    for (const { scenario } of selected.filter(({ file }) => file !== 'core')) {
       process.stdout.write(`running ${scenario.name}... `);
       const target = await scenario.setup(client);
       const quarter = Math.floor((target.bodies?.length ?? 0) / 4);
@@ -313,6 +388,7 @@ async function main(): Promise<void> {
       console.log(`${result.requests_per_s} req/s`);
     }
   } finally {
+    await stopCeilings();
     await stopProcess(server);
     for (const cleanup of cleanups) await cleanup();
     rmSync(dataDir, { recursive: true, force: true });
@@ -336,16 +412,27 @@ async function main(): Promise<void> {
     health_vs_bare_same_headers: bareWithHeaders && appHealth ? Math.round((appHealth / bareWithHeaders) * 1000) / 10 : null,
     me_vs_health: appHealth && appMe ? Math.round((appMe / appHealth) * 1000) / 10 : null,
   };
+  // The same ratios round by round: how far one window of time could move them.
+  const perRoundPercent = (of: string, against: string) => {
+    const [mine, theirs] = [perRound.get(of), perRound.get(against)];
+    return mine && theirs ? mine.map((value, round) => Math.round((value / theirs[round]!) * 1000) / 10) : null;
+  };
+  const ratiosPerRound = {
+    health_vs_bare: perRoundPercent('app:health', 'bare:health'),
+    health_vs_bare_same_headers: perRoundPercent('app:health', 'bare:health+headers'),
+    me_vs_health: perRoundPercent('app:me', 'app:health'),
+  };
+  const spread = (values: number[] | null) => (values ? ` (rounds: ${Math.min(...values)}-${Math.max(...values)}%)` : '');
   console.log(`\nstartup to first answered /health: ${startupMs} ms; RSS 1 s after start-up: ${startRssMb} MB; idle RSS (${IDLE_MS / 1000} s without requests): ${idleRssMb} MB`);
-  if (ratios.health_vs_bare !== null) console.log(`our /health = ${ratios.health_vs_bare}% of bare node:http (target >= 90%)`);
-  if (ratios.health_vs_bare_same_headers !== null) console.log(`our /health = ${ratios.health_vs_bare_same_headers}% of bare node:http sending the same headers`);
-  if (ratios.me_vs_health !== null) console.log(`authenticated /api/auth/me = ${ratios.me_vs_health}% of our /health (target >= 50%)`);
+  if (ratios.health_vs_bare !== null) console.log(`our /health = ${ratios.health_vs_bare}% of bare node:http${spread(ratiosPerRound.health_vs_bare)} (target >= 90%)`);
+  if (ratios.health_vs_bare_same_headers !== null) console.log(`our /health = ${ratios.health_vs_bare_same_headers}% of bare node:http sending the same headers${spread(ratiosPerRound.health_vs_bare_same_headers)}`);
+  if (ratios.me_vs_health !== null) console.log(`authenticated /api/auth/me = ${ratios.me_vs_health}% of our /health${spread(ratiosPerRound.me_vs_health)} (target >= 50%)`);
 
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const file = path.join(root, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ at: new Date().toISOString(), loader: hasWrk ? 'wrk' : 'autocannon', connections, duration_s: durationS, pinned: hasTaskset, startup_ms: startupMs, start_rss_mb: startRssMb, idle_rss_mb: idleRssMb, ratios, rows }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), loader: hasWrk ? 'wrk' : 'autocannon', connections, duration_s: durationS, pinned: hasTaskset, startup_ms: startupMs, start_rss_mb: startRssMb, idle_rss_mb: idleRssMb, ratios, ratios_per_round: ratiosPerRound, rows }, null, 2),
   );
   console.log(`results written to ${path.relative(root, file)}`);
 }
