@@ -10,6 +10,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,8 +54,8 @@ interface Row extends LoadResult {
 }
 
 const IDLE_MS = 15_000;
-/** Slices per contender in the interleaved comparison of the ceilings and the core scenarios. */
-const ROUNDS = 5;
+/** Length of one slice in the interleaved comparison of the ceilings and the core scenarios. */
+const SLICE_S = 2;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssMb(pid: number): number {
@@ -125,7 +126,16 @@ function runAutocannon(baseUrl: string, target: LoadTarget, seconds: number): Lo
  * route if given, else of all routes but /metrics summed.
  */
 async function durationBuckets(baseUrl: string, route?: string): Promise<Map<number, number>> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  // Not fetch: its pooled keep-alive connection would be reused after minutes in which this process
+  // was blocked in the loader and could not notice that the server had closed it.
+  const text = await new Promise<string>((resolve, reject) => {
+    http
+      .get(`${baseUrl}/metrics`, { agent: false }, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve(body)).on('error', reject);
+      })
+      .on('error', reject);
+  });
   const buckets = new Map<number, number>();
   for (const match of text.matchAll(/^http_request_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
     if (route ? !match[1]!.includes(`route="${route}"`) : match[1]!.includes('route="/metrics"')) continue;
@@ -170,20 +180,20 @@ interface Contender {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 /**
- * Loads each contender in turn in slices of `seconds / rounds`, round after round, the order rotating
- * each round. This machine's speed drifted by 20-37% between runs a few seconds apart, which made
+ * Loads each contender in turn for SLICE_S seconds, round after round until each has had `seconds`,
+ * the order rotating each round. This machine's speed drifted by 20-37% between runs a few seconds apart, which made
  * ratios between runs done one after the other meaningless; slices taken in turn see the same drift.
  * A contender's req/s is the mean of its slices, its p50/p99 the median of its slices'. Also returns
  * each contender's req/s per round, for the spread of the ratios.
  */
-async function loadInterleaved(contenders: Contender[], seconds: number, rounds: number): Promise<{ rows: Row[]; perRound: number[][] }> {
-  const sliceS = Math.max(1, Math.round(seconds / rounds));
+async function loadInterleaved(contenders: Contender[], seconds: number): Promise<{ rows: Row[]; perRound: number[][] }> {
+  const rounds = Math.max(1, Math.round(seconds / SLICE_S));
   const slices = contenders.map((): LoadResult[] => []);
   const before = await Promise.all(contenders.map((contender) => (contender.route ? durationBuckets(contender.baseUrl, contender.route) : null)));
   for (let round = 0; round < rounds; round++) {
     for (let turn = 0; turn < contenders.length; turn++) {
       const index = (turn + round) % contenders.length;
-      slices[index]!.push(load(contenders[index]!.baseUrl, contenders[index]!.target, sliceS));
+      slices[index]!.push(load(contenders[index]!.baseUrl, contenders[index]!.target, SLICE_S));
     }
   }
   const rows = await Promise.all(
@@ -360,9 +370,9 @@ async function main(): Promise<void> {
       contenders.push({ scenario: scenario.name, description: scenario.description, server: 'app', baseUrl, pid: server.pid!, target: await scenario.setup(client), route: scenario.route });
     }
     if (contenders.length > 0) {
-      process.stdout.write(`running ${contenders.map(({ scenario, server: kind }) => `${scenario} (${kind})`).join(', ')} in turn, ${ROUNDS} rounds... `);
+      process.stdout.write(`running ${contenders.map(({ scenario, server: kind }) => `${scenario} (${kind})`).join(', ')} in turn, ${SLICE_S} s each... `);
       for (const contender of contenders) load(contender.baseUrl, contender.target, warmupS);
-      const compared = await loadInterleaved(contenders, durationS, ROUNDS);
+      const compared = await loadInterleaved(contenders, durationS);
       rows.push(...compared.rows);
       perRound = new Map(contenders.map((contender, index) => [`${contender.server}:${contender.scenario}`, compared.perRound[index]!]));
       console.log('done');
