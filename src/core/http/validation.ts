@@ -35,6 +35,8 @@ export function createValidatorCompiler(lazy: boolean): FastifySchemaCompiler<un
 type SchemaObject = { [keyword: string]: unknown };
 const isSchemaObject = (value: unknown): value is SchemaObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isNullSchema = (schema: unknown) => isSchemaObject(schema) && schema.type === 'null' && Object.keys(schema).length === 1;
+/** Keywords whose value is data, not a schema: copied as they are. */
+const VALUE_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
 /** fast-json-stringify writes Date objects under these formats; a union of them must stay as written. */
 const DATE_FORMATS = new Set(['date-time', 'date', 'time']);
 const isStringSchema = (schema: unknown) =>
@@ -57,7 +59,7 @@ export function serializationSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(serializationSchema);
   if (!isSchemaObject(schema)) return schema;
   const copy: SchemaObject = {};
-  for (const [keyword, value] of Object.entries(schema)) copy[keyword] = serializationSchema(value);
+  for (const [keyword, value] of Object.entries(schema)) copy[keyword] = VALUE_KEYWORDS.has(keyword) ? value : serializationSchema(value);
   if (copy.type === undefined && isStringList(copy.enum)) copy.type = 'string';
   if (!Array.isArray(copy.anyOf)) return copy;
   const { anyOf, ...siblings } = copy;
