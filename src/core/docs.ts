@@ -4,7 +4,7 @@ import { AppError, notFound } from './http/errors.js';
 
 const PREFIX = '/docs';
 /** What a browser sends that changes the answer for a static file; nothing else is passed on. */
-const FORWARDED_REQUEST_HEADERS = ['accept', 'if-none-match', 'if-modified-since', 'range', 'if-range'] as const;
+const FORWARDED_REQUEST_HEADERS = ['if-none-match', 'if-modified-since', 'range', 'if-range'] as const;
 /** Set again by this server for the answer it writes. */
 const CONNECTION_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date']);
 

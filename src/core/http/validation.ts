@@ -39,12 +39,12 @@ const isNullSchema = (schema: unknown) => isSchemaObject(schema) && schema.type 
 const VALUE_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'example']);
 /** fast-json-stringify writes Date objects under these formats; a union of them must stay as written. */
 const DATE_FORMATS = new Set(['date-time', 'date', 'time']);
+const isStringList = (values: unknown) => Array.isArray(values) && values.every((value) => typeof value === 'string');
 const isStringSchema = (schema: unknown) =>
   isSchemaObject(schema) &&
   !('anyOf' in schema || 'oneOf' in schema || 'allOf' in schema || '$ref' in schema) &&
   !DATE_FORMATS.has(schema.format as string) &&
   (schema.type === 'string' || (schema.type === undefined && (typeof schema.const === 'string' || isStringList(schema.enum))));
-const isStringList = (values: unknown) => Array.isArray(values) && values.every((value) => typeof value === 'string');
 
 /**
  * The response schema as the serializer is given it. fast-json-stringify writes an `anyOf` by
