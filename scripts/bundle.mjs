@@ -15,7 +15,7 @@ await build({
   // two-byte string): whitespace and syntax are minified so it is smaller and one-byte. Identifiers
   // are not: names stay as written for stack traces, logs and libraries that read them. esbuild's
   // `keepNames`, which mangling would need, wraps every function expression in a call to
-  // Object.defineProperty each time it is created; per-request closures made that ~25% of /health's
+  // Object.defineProperty each time it is created; per-request closures made that 8-25% of /health's
   // CPU (bench/README.md).
   minifyWhitespace: true,
   minifySyntax: true,
