@@ -5,8 +5,20 @@ import type * as Bcrypt from '@node-rs/bcrypt';
 // (two shared libraries and their symbol lookups) that a restarted, idle server does not need.
 let argon2: Promise<typeof Argon2> | undefined;
 let bcrypt: Promise<typeof Bcrypt> | undefined;
-const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'));
-const loadBcrypt = () => (bcrypt ??= import('@node-rs/bcrypt'));
+const loadArgon2 = () => (argon2 ??= loadHasher(() => import('@node-rs/argon2')));
+const loadBcrypt = () => (bcrypt ??= loadHasher(() => import('@node-rs/bcrypt')));
+
+/**
+ * Both hashers carry mimalloc as their allocator, which reads its options from the environment
+ * when the library loads. By default it commits its first 32 MiB segment eagerly and asks for
+ * transparent huge pages, so loading either library made a 2 MiB page resident for the life of the
+ * process (`AnonHugePages` in smaps, on kernels with THP in `madvise` mode). Committing on demand
+ * keeps that page out; hashing time measured the same. An operator's own setting wins.
+ */
+function loadHasher<T>(load: () => Promise<T>): Promise<T> {
+  process.env.MIMALLOC_EAGER_COMMIT ??= '0';
+  return load();
+}
 
 /** OWASP's argon2id baseline: 19 MiB, 2 passes. Runs on libuv's thread pool, off the event loop. */
 // `Algorithm` is a const enum that isolated modules cannot read; 2 is its Argon2id member.
