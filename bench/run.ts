@@ -14,6 +14,7 @@ import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchClient, BenchUser, LoadTarget, Scenario, ScenarioFile } from './scenario.js';
@@ -346,8 +347,8 @@ async function main(): Promise<void> {
   const measureIdle = async (): Promise<IdleFigures> => {
     const idle = spawn(tracedCommand, tracedArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let lastReduceAt: number | null = null;
-    idle.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      if (chunk.includes('Mark-Compact (reduce)')) lastReduceAt = performance.now();
+    createInterface({ input: idle.stdout! }).on('line', (line) => {
+      if (line.includes('Mark-Compact (reduce)')) lastReduceAt = performance.now();
     });
     try {
       const spawnedAt = performance.now();
