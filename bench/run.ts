@@ -278,9 +278,8 @@ async function loadScenarioFiles(): Promise<{ file: string; module: ScenarioFile
   return Promise.all(files.map(async (file) => ({ file, module: (await import(pathToFileURL(path.join(dir, file)).href)) as ScenarioFile })));
 }
 
-function startProcess(command: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-  return child;
+function startProcess(command: string, args: string[], env: Record<string, string>, stdout: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  return spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'inherit'] });
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -345,7 +344,7 @@ async function main(): Promise<void> {
   // The load scenarios then run on a fresh start, not on a heap that has just been shrunk.
   const [tracedCommand, tracedArgs] = pinned(0, process.execPath, ['--trace-gc', path.join(root, 'dist/server.mjs')]);
   const measureIdle = async (): Promise<IdleFigures> => {
-    const idle = spawn(tracedCommand, tracedArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const idle = startProcess(tracedCommand, tracedArgs, env, 'pipe');
     let lastReduceAt: number | null = null;
     createInterface({ input: idle.stdout! }).on('line', (line) => {
       if (line.includes('Mark-Compact (reduce)')) lastReduceAt = performance.now();
