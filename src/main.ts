@@ -3,6 +3,7 @@ import { buildApp, migrationGroupsFor, selectModules } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './core/db/connect.js';
 import { migrate } from './core/db/migrator.js';
+import { pinTickObjectShape } from './core/tick-shape.js';
 import { loadEnvFile } from './env-file.js';
 import { availableModules } from './modules/registry.js';
 
@@ -18,6 +19,7 @@ async function runServer(config: Config): Promise<void> {
   const app = await buildApp(config);
   for (const warning of config.warnings) app.log.warn(warning);
   await app.listen({ port: config.port, host: config.host });
+  pinTickObjectShape();
   app.log.info({ startup_ms: Math.round(performance.now() - startedAt), pid: process.pid }, 'server ready');
 
   let stopping = false;
