@@ -7,6 +7,7 @@ import type { CoreTables } from '../../src/core/db/tables.js';
 import type { Kysely } from 'kysely';
 import { textMatches } from '../../src/core/db/search.js';
 import { nextSequenceValue } from '../../src/core/db/sequences.js';
+import { rowBuilder } from '../../src/core/db/sqlite-rows.js';
 import { registerUser, startTestApp, type TestApp } from '../helpers/app.js';
 
 describe('database layer', () => {
@@ -100,5 +101,53 @@ describe('database layer', () => {
     );
     assert.deepEqual(await readDuringTransaction, [{ name: 'Committed Carol' }]);
     assert.deepEqual(await nameOf(t.app.db, carol.user.id), [{ name: 'Committed Carol' }]);
+  });
+
+  test('rows keep their column names, order and values, whatever the aliases', async () => {
+    const odd = `it's "quoted"`;
+    const { rows } = await sql<Record<string, unknown>>`select 1 as n, 'x' as ${sql.id(odd)}, null as empty, 2.5 as half union all select 3, 'y', null, 0.5`.execute(t.app.db);
+    assert.deepEqual(rows, [
+      { n: 1, [odd]: 'x', empty: null, half: 2.5 },
+      { n: 3, [odd]: 'y', empty: null, half: 0.5 },
+    ]);
+    assert.deepEqual(Object.keys(rows[0]!), ['n', odd, 'empty', 'half']);
+  });
+
+  test('a cached select * follows the table when columns are added or renamed', async () => {
+    await t.app.db.schema.createTable('row_shape_probe').addColumn('id', 'integer', (column) => column.primaryKey()).addColumn('label', 'text').execute();
+    try {
+      const all = async () => (await sql<Record<string, unknown>>`select * from row_shape_probe`.execute(t.app.db)).rows;
+      await sql`insert into row_shape_probe (id, label) values (1, 'one')`.execute(t.app.db);
+      assert.deepEqual(await all(), [{ id: 1, label: 'one' }]);
+      await t.app.db.schema.alterTable('row_shape_probe').addColumn('extra', 'text').execute();
+      assert.deepEqual(await all(), [{ id: 1, label: 'one', extra: null }]);
+      await t.app.db.schema.alterTable('row_shape_probe').renameColumn('label', 'title').execute();
+      assert.deepEqual(await all(), [{ id: 1, title: 'one', extra: null }]);
+    } finally {
+      await t.app.db.schema.dropTable('row_shape_probe').execute();
+    }
+  });
+});
+
+describe('SQLite row builder', () => {
+  test('builds plain objects with the columns in order; a later column of the same name wins', () => {
+    const row = rowBuilder(['id', 'name', 'id'])([1, 'Ada', 2]);
+    assert.deepEqual(row, { id: 2, name: 'Ada' });
+    assert.deepEqual(Object.keys(row), ['id', 'name']);
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+  });
+
+  test('any column name is a plain key: quotes, backslashes, code-like text', () => {
+    const names = ['a"b', 'c\\d', "'); process.exit(1); ('", '${x}', '`', ''];
+    const row = rowBuilder(names)([1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(Object.entries(row), names.map((name, index) => [name, index + 1]));
+  });
+
+  test('a column named __proto__ is an own property and leaves the prototype alone', () => {
+    const row = rowBuilder(['id', '__proto__'])([1, { polluted: true }]);
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(row, '__proto__')?.value, { polluted: true });
+    assert.equal((row as { polluted?: boolean }).polluted, undefined);
+    assert.deepEqual(Object.keys(row), ['id', '__proto__']);
   });
 });

@@ -16,6 +16,7 @@ import {
 import type { Pool, types as PgTypes } from 'pg';
 import type { Config } from '../../config.js';
 import { registerDirectReader, type DirectReader } from './prepared.js';
+import { rowBuilder, type RowBuilder } from './sqlite-rows.js';
 import type { CoreTables } from './tables.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -47,6 +48,31 @@ function toSqliteParameters(parameters: ReadonlyArray<unknown>): ReadonlyArray<u
   return converted ?? parameters;
 }
 
+const SCHEMA_CHANGE = /^\s*(create|alter|drop)\s/i;
+
+/** A reading statement that returns rows built by `rowBuilder` from arrays of values (see there). */
+function rowReadingStatement(statement: BetterSqlite3.Statement): SqliteStatement {
+  statement.raw(true);
+  let columns = statement.columns().map((column) => column.name);
+  let build: RowBuilder = rowBuilder(columns);
+  const toRow = (values: unknown[]) => {
+    // SQLite re-prepares a statement whose tables changed; `select *` may then return other columns.
+    if (values.length !== columns.length) {
+      columns = statement.columns().map((column) => column.name);
+      build = rowBuilder(columns);
+    }
+    return build(values);
+  };
+  return {
+    reader: true,
+    all: (parameters) => (statement.all(toSqliteParameters(parameters)) as unknown[][]).map(toRow),
+    run: (parameters) => statement.run(toSqliteParameters(parameters)),
+    *iterate(parameters) {
+      for (const values of statement.iterate(toSqliteParameters(parameters)) as IterableIterator<unknown[]>) yield toRow(values);
+    },
+  };
+}
+
 /**
  * Kysely's SQLite driver prepares every query anew; reusing the statement for the same SQL text
  * measured about 4x faster on a primary-key lookup (see shared/DESIGN.md).
@@ -59,12 +85,19 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { dir
       const cached = statements.get(sql);
       if (cached) return cached;
       const statement = raw.prepare(sql);
-      const wrapped: SqliteStatement = {
-        reader: statement.reader,
-        all: (parameters) => statement.all(toSqliteParameters(parameters)),
-        run: (parameters) => statement.run(toSqliteParameters(parameters)),
-        iterate: (parameters) => statement.iterate(toSqliteParameters(parameters)),
-      };
+      const wrapped: SqliteStatement = statement.reader
+        ? rowReadingStatement(statement)
+        : {
+            reader: false,
+            all: (parameters) => statement.all(toSqliteParameters(parameters)),
+            run: (parameters) => {
+              const result = statement.run(toSqliteParameters(parameters));
+              // A cached reader knows its columns by name; after a schema change they may differ.
+              if (SCHEMA_CHANGE.test(sql)) statements.clear();
+              return result;
+            },
+            iterate: (parameters) => statement.iterate(toSqliteParameters(parameters)),
+          };
       if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
       statements.set(sql, wrapped);
       return wrapped;
