@@ -24,7 +24,24 @@ const PUBLIC_COLUMNS = [
 
 type PublicRow = Pick<Selectable<UsersTable>, 'id' | 'email' | 'username' | 'name' | 'first_name' | 'last_name' | 'avatar' | 'role' | 'is_active' | 'created_at' | 'updated_at'>;
 
-export const toUser = (row: PublicRow): User => ({ ...row, is_active: Boolean(row.is_active) });
+/**
+ * Only the public fields, named one by one: a row read with the password hash (login) must not carry
+ * it on. One literal also gives every user object the same shape (see docs/architecture.md, "Response
+ * objects").
+ */
+export const toUser = (row: PublicRow): User => ({
+  id: row.id,
+  email: row.email,
+  username: row.username,
+  name: row.name,
+  first_name: row.first_name,
+  last_name: row.last_name,
+  avatar: row.avatar,
+  role: row.role,
+  is_active: Boolean(row.is_active),
+  created_at: row.created_at,
+  updated_at: row.updated_at,
+});
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -49,7 +66,7 @@ const sessionUserQuery = preparedQuery((db: Kysely<CoreTables>, sessionId: strin
 
 export async function findSessionUser(db: Kysely<CoreTables>, sessionId: string, userId: string): Promise<AuthUser | null> {
   const [row] = await sessionUserQuery(db, sessionId, userId, now());
-  return row ? { ...toUser(row), session_id: row.session_id } : null;
+  return row ? { session_id: row.session_id, ...toUser(row) } : null;
 }
 
 export async function findUserById(db: Db, id: string): Promise<User | null> {

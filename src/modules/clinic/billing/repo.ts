@@ -24,7 +24,7 @@ export function toInvoice(row: InvoiceRow): Invoice {
     invoice_number: row.invoice_number,
     patient_id: row.patient_id,
     visit_id: row.visit_id,
-    items: items.map((item) => ({ ...item, unit_price: fromCents(item.unit_price), amount: fromCents(item.amount) })),
+    items: items.map(({ unit_price, amount, ...item }) => ({ unit_price: fromCents(unit_price), amount: fromCents(amount), ...item })),
     subtotal: fromCents(Number(row.subtotal)),
     vat: fromCents(Number(row.vat)),
     discount: fromCents(Number(row.discount)),

@@ -19,7 +19,7 @@ export function toClaim(row: ClaimRow): Claim {
     patient_id: row.patient_id,
     visit_id: row.visit_id,
     diagnoses: JSON.parse(row.diagnoses) as Claim['diagnoses'],
-    items: items.map((item) => ({ ...item, unit_price: fromCents(item.unit_price), amount: fromCents(item.amount) })),
+    items: items.map(({ unit_price, amount, ...item }) => ({ unit_price: fromCents(unit_price), amount: fromCents(amount), ...item })),
     claim_amount: fromCents(Number(row.claim_amount)),
     status: row.status as ClaimStatus,
     status_history: JSON.parse(row.status_history) as StatusHistoryEntry[],

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { conflict } from '../../../core/http/errors.js';
-import { withUnderscoreId, type FreelanceDb } from '../common.js';
+import type { FreelanceDb } from '../common.js';
 import { optionalFromCents } from '../money.js';
 import type { FreelanceContractsTable } from '../tables.js';
 import type { ContractStatus } from './rules.js';
@@ -9,15 +9,18 @@ import type { Contract, ContractListQuery, Party } from './schema.js';
 
 export type ContractRow = Selectable<FreelanceContractsTable>;
 
-export const toContract = (row: ContractRow): Contract =>
-  withUnderscoreId({
-    ...row,
-    type: row.type as Contract['type'],
-    status: row.status as ContractStatus,
-    parties: JSON.parse(row.parties) as Party[],
-    deliverables: JSON.parse(row.deliverables) as string[],
-    value: optionalFromCents(row.value),
-  });
+export function toContract(row: ContractRow): Contract {
+  const { type, status, parties, deliverables, value, ...stored } = row;
+  return {
+    _id: row.id,
+    type: type as Contract['type'],
+    status: status as ContractStatus,
+    parties: JSON.parse(parties) as Party[],
+    deliverables: JSON.parse(deliverables) as string[],
+    value: optionalFromCents(value),
+    ...stored,
+  };
+}
 
 /** Parties as stored: every key present, absent ones null, in a fixed key order. */
 export const normaliseParties = (parties: Array<{ name: string; role?: string | null; email?: string | null }>): Party[] =>

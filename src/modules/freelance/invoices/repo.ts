@@ -4,7 +4,7 @@ import { nextSequenceValue } from '../../../core/db/sequences.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { conflict, notFound } from '../../../core/http/errors.js';
 import { fromCents } from '../../../core/http/schemas.js';
-import { todayUtc, withUnderscoreId, type FreelanceDb } from '../common.js';
+import { todayUtc, type FreelanceDb } from '../common.js';
 import type { FreelanceInvoicesTable, FreelanceTables } from '../tables.js';
 import {
   effectiveInvoiceStatus,
@@ -23,15 +23,16 @@ export function parseItems(json: string): StoredItem[] {
 }
 
 export function toInvoice(row: InvoiceRow, today = todayUtc()): Invoice {
-  return withUnderscoreId({
+  return {
     id: row.id,
+    _id: row.id,
     user_id: row.user_id,
     invoice_number: row.invoice_number,
     client_id: row.client_id,
     client_name: row.client_name,
     date: row.date,
     due_date: row.due_date,
-    items: parseItems(row.items).map((item) => ({ ...item, rate: fromCents(item.rate), amount: fromCents(item.amount) })),
+    items: parseItems(row.items).map((item) => ({ description: item.description, quantity: item.quantity, rate: fromCents(item.rate), amount: fromCents(item.amount) })),
     subtotal: fromCents(Number(row.subtotal)),
     tax: fromCents(Number(row.tax)),
     discount: fromCents(Number(row.discount)),
@@ -43,7 +44,7 @@ export function toInvoice(row: InvoiceRow, today = todayUtc()): Invoice {
     paid_at: row.paid_at,
     created_at: row.created_at,
     updated_at: row.updated_at,
-  });
+  };
 }
 
 function selectInvoices(db: FreelanceDb, userId: string) {

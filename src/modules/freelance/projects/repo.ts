@@ -1,17 +1,14 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
-import { withUnderscoreId, type FreelanceDb } from '../common.js';
+import type { FreelanceDb } from '../common.js';
 import { optionalCents, optionalFromCents } from '../money.js';
 import type { FreelanceProjectsTable } from '../tables.js';
 import type { CreateProjectBody, Project, ProjectListQuery, UpdateProjectBody } from './schema.js';
 
-const toProject = (row: Selectable<FreelanceProjectsTable>): Project =>
-  withUnderscoreId({
-    ...row,
-    status: row.status as Project['status'],
-    hourly_rate: optionalFromCents(row.hourly_rate),
-    budget: optionalFromCents(row.budget),
-  });
+function toProject(row: Selectable<FreelanceProjectsTable>): Project {
+  const { status, hourly_rate, budget, ...stored } = row;
+  return { _id: row.id, status: status as Project['status'], hourly_rate: optionalFromCents(hourly_rate), budget: optionalFromCents(budget), ...stored };
+}
 
 export async function listProjects(db: FreelanceDb, userId: string, query: ProjectListQuery): Promise<Project[]> {
   let select = db.selectFrom('freelance_projects').selectAll().where('user_id', '=', userId);

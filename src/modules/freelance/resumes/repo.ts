@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
-import { withUnderscoreId, type FreelanceDb } from '../common.js';
+import type { FreelanceDb } from '../common.js';
 import type { FreelanceResumesTable } from '../tables.js';
 import type { CreateResumeBody, Resume, UpdateResumeBody } from './schema.js';
 
@@ -10,8 +10,9 @@ type ResumeRow = Selectable<FreelanceResumesTable>;
 const SECTIONS = ['personal_info', 'experience', 'education', 'skills', 'certifications', 'languages', 'projects'] as const;
 
 export function toResume(row: ResumeRow): Resume {
-  return withUnderscoreId({
+  return {
     id: row.id,
+    _id: row.id,
     user_id: row.user_id,
     title: row.title,
     template: row.template as Resume['template'],
@@ -25,7 +26,7 @@ export function toResume(row: ResumeRow): Resume {
     projects: JSON.parse(row.projects) as Resume['projects'],
     created_at: row.created_at,
     updated_at: row.updated_at,
-  });
+  };
 }
 
 /** The sections present in a body, as JSON text columns. */

@@ -2,7 +2,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { fromCents } from '../../../core/http/schemas.js';
-import { withUnderscoreId, type FreelanceDb } from '../common.js';
+import type { FreelanceDb } from '../common.js';
 import { hoursFromSeconds, lineAmountCents, optionalFromCents } from '../money.js';
 import type { StoredItem } from '../invoices/rules.js';
 import type { FreelanceTables, FreelanceTimeEntriesTable } from '../tables.js';
@@ -11,13 +11,16 @@ import type { TimeEntry, TimeEntryListQuery } from './schema.js';
 
 type EntryRow = Selectable<FreelanceTimeEntriesTable>;
 
-export const toTimeEntry = (row: EntryRow): TimeEntry =>
-  withUnderscoreId({
-    ...row,
-    duration: row.duration === null ? null : Number(row.duration),
-    hourly_rate: optionalFromCents(row.hourly_rate),
-    is_billable: Boolean(row.is_billable),
-  });
+export function toTimeEntry(row: EntryRow): TimeEntry {
+  const { duration, hourly_rate, is_billable, ...stored } = row;
+  return {
+    _id: row.id,
+    duration: duration === null ? null : Number(duration),
+    hourly_rate: optionalFromCents(hourly_rate),
+    is_billable: Boolean(is_billable),
+    ...stored,
+  };
+}
 
 /** `YYYY-MM-DD` means that whole UTC day; a date-time is taken as is. */
 function lowerBound(value: string): string {

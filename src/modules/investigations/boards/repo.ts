@@ -28,7 +28,7 @@ function selectInvestigations(db: Db | Trx, userId: string) {
 }
 
 type Row = { is_active: boolean | number; member_count: number | string } & Omit<Investigation, 'is_active' | 'member_count'>;
-const toInvestigation = (row: Row): Investigation => ({ ...row, is_active: Boolean(row.is_active), member_count: Number(row.member_count) });
+const toInvestigation = ({ is_active, member_count, ...row }: Row): Investigation => ({ is_active: Boolean(is_active), member_count: Number(member_count), ...row });
 
 /** The caller's investigations, most recently updated first. */
 export async function listInvestigations(db: Db, userId: string, page: { limit: number; offset: number }): Promise<Investigation[]> {

@@ -17,7 +17,7 @@ function selectAttachments(db: Db, investigationId: string) {
 }
 
 type Row = Omit<AttachmentRecord, 'url' | 'size'> & { size: number | string };
-const toRecord = (investigationId: string, row: Row): AttachmentRecord => ({ ...row, size: Number(row.size), url: attachmentUrl(investigationId, row.id) });
+const toRecord = (investigationId: string, { size, ...row }: Row): AttachmentRecord => ({ size: Number(size), url: attachmentUrl(investigationId, row.id), ...row });
 
 export const publicAttachment = ({ storage_key: _key, entity_id: _entity, ...attachment }: AttachmentRecord): Attachment => attachment;
 

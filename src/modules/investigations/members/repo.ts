@@ -14,7 +14,7 @@ function selectMembers(db: Db, investigationId: string) {
 }
 
 type Row = Omit<Member, 'online'>;
-const toMember = (row: Row, at = Date.now()): Member => ({ ...row, online: isOnline(row.last_seen, at) });
+const toMember = (row: Row, at = Date.now()): Member => ({ online: isOnline(row.last_seen, at), ...row });
 
 /** Members in the order they joined. */
 export async function listMembers(db: Db, investigationId: string, page: { limit: number; offset: number }): Promise<Member[]> {
