@@ -18,6 +18,7 @@ const result = await autocannon({
 process.stdout.write(
   JSON.stringify({
     requests_per_s: Math.round(result.requests.average),
+    requests: result.requests.total,
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     non_2xx: result.non2xx,
