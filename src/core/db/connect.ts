@@ -85,6 +85,8 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { dir
       const cached = statements.get(sql);
       if (cached) return cached;
       const statement = raw.prepare(sql);
+      // A cached reader knows its columns by name; after a schema change they may differ.
+      const changesSchema = SCHEMA_CHANGE.test(sql);
       const wrapped: SqliteStatement = statement.reader
         ? rowReadingStatement(statement)
         : {
@@ -92,8 +94,7 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { dir
             all: (parameters) => statement.all(toSqliteParameters(parameters)),
             run: (parameters) => {
               const result = statement.run(toSqliteParameters(parameters));
-              // A cached reader knows its columns by name; after a schema change they may differ.
-              if (SCHEMA_CHANGE.test(sql)) statements.clear();
+              if (changesSchema) statements.clear();
               return result;
             },
             iterate: (parameters) => statement.iterate(toSqliteParameters(parameters)),
