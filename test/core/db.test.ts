@@ -103,6 +103,21 @@ describe('database layer', () => {
     assert.deepEqual(await nameOf(t.app.db, carol.user.id), [{ name: 'Committed Carol' }]);
   });
 
+  test('a bound LIMIT is written as +? on SQLite, so the statement keeps its plan; limits and offsets work as before', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 4; index++) ids.push((await registerUser(t.app, { name: 'Limit probe' })).user.id);
+    const page = t.app.db.selectFrom('users').select('id').where('name', '=', 'Limit probe').orderBy('id').limit(2).offset(1);
+    const { sql: text } = page.compile();
+    if (t.app.database.dialect === 'sqlite') assert.match(text, /limit \+\? offset \?$/);
+    else assert.match(text, /limit \$\d+ offset \$\d+$/);
+    assert.deepEqual((await page.execute()).map((row) => row.id), [...ids].sort().slice(1, 3));
+    const limitedSubquery = await t.app.db
+      .selectFrom((eb) => eb.selectFrom('users').select('id').where('name', '=', 'Limit probe').orderBy('id').limit(3).as('first'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(limitedSubquery.n), 3);
+  });
+
   test('rows keep their column names, order and values, whatever the aliases', async () => {
     const odd = `it's "quoted"`;
     const { rows } = await sql<Record<string, unknown>>`select 1 as n, 'x' as ${sql.id(odd)}, null as empty, 2.5 as half union all select 3, 'y', null, 0.5`.execute(t.app.db);

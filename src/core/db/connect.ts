@@ -16,6 +16,7 @@ import {
 import type { Pool, types as PgTypes } from 'pg';
 import type { Config } from '../../config.js';
 import { registerDirectReader, type DirectReader } from './prepared.js';
+import { BoundLimitPlugin } from './sqlite-limit.js';
 import { rowBuilder, type RowBuilder } from './sqlite-rows.js';
 import type { CoreTables } from './tables.js';
 
@@ -146,7 +147,7 @@ function openSqlite(file: string): Database {
   raw.pragma('temp_store = MEMORY');
   raw.pragma('cache_size = -32000');
   const statements = withStatementCache(raw);
-  const db = new Kysely<CoreTables>({ dialect: new AppSqliteDialect({ database: statements }) });
+  const db = new Kysely<CoreTables>({ dialect: new AppSqliteDialect({ database: statements }), plugins: [new BoundLimitPlugin()] });
   registerDirectReader(db, statements.directReader);
   return {
     db,
