@@ -103,6 +103,27 @@ describe('database layer', () => {
     assert.deepEqual(await nameOf(t.app.db, carol.user.id), [{ name: 'Committed Carol' }]);
   });
 
+  test('a prepared query is compiled once per database, runs inside a transaction on its connection, and rolls back with it', async () => {
+    const dave = await registerUser(t.app, { name: 'Prepared Dave' });
+    let builds = 0;
+    const nameOf = preparedQuery((db: Kysely<CoreTables>, id: string) => {
+      builds++;
+      return db.selectFrom('users').select('name').where('id', '=', id);
+    });
+    const rename = preparedQuery((db: Kysely<CoreTables>, id: string, name: string) => db.updateTable('users').set({ name }).where('id', '=', id));
+    await assert.rejects(
+      t.app.db.transaction().execute(async (trx) => {
+        await rename(trx, dave.user.id, 'Renamed inside');
+        assert.deepEqual(await nameOf(trx, dave.user.id), [{ name: 'Renamed inside' }]);
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    await t.app.db.transaction().execute(async (trx) => assert.deepEqual(await nameOf(trx, dave.user.id), [{ name: 'Prepared Dave' }]));
+    assert.deepEqual(await nameOf(t.app.db, dave.user.id), [{ name: 'Prepared Dave' }]);
+    assert.equal(builds, 1, 'one compilation for the database and its transactions');
+  });
+
   test('a bound LIMIT is written as +? on SQLite, so the statement keeps its plan; limits and offsets work as before', async () => {
     const ids: string[] = [];
     for (let index = 0; index < 4; index++) ids.push((await registerUser(t.app, { name: 'Limit probe' })).user.id);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { newId, now } from '../db/columns.js';
+import { preparedQuery } from '../db/prepared.js';
 import type { CoreTables } from '../db/tables.js';
 import { csvRow, entryHash, GENESIS_HASH } from './chain.js';
 import type { AuditLogTable, AuditTables } from './tables.js';
@@ -60,12 +61,8 @@ const toEntry = (row: Selectable<AuditLogTable>): AuditEntry => ({
  */
 export async function appendAudit<DB extends WithAudit>(transaction: Transaction<DB>, event: AuditEvent): Promise<AuditEntry> {
   const trx = transaction as unknown as Transaction<AuditDb>;
-  const head = await trx
-    .updateTable('audit_chain_head')
-    .set((eb) => ({ seq: eb('seq', '+', 1) }))
-    .where('id', '=', 1)
-    .returning(['seq', 'hash'])
-    .executeTakeFirstOrThrow();
+  const [head] = await bumpChainHead(trx);
+  if (!head) throw new Error('The audit chain head is missing');
   const row = {
     seq: Number(head.seq),
     id: newId(),
@@ -79,10 +76,36 @@ export async function appendAudit<DB extends WithAudit>(transaction: Transaction
     prev_hash: head.hash,
   };
   const hash = entryHash(row);
-  await trx.insertInto('audit_log').values({ ...row, hash }).execute();
-  await trx.updateTable('audit_chain_head').set({ hash }).where('id', '=', 1).execute();
-  return toEntry({ ...row, hash });
+  await insertEntry(trx, row.seq, row.id, row.at, row.user_id, row.action, row.resource, row.resource_id, row.ip, row.details, row.prev_hash, hash);
+  await setChainHash(trx, hash);
+  return toEntry({ hash, ...row });
 }
+
+// Every audited request runs these three statements: compiled once (see preparedQuery).
+const bumpChainHead = preparedQuery((trx: Kysely<AuditDb>) =>
+  trx
+    .updateTable('audit_chain_head')
+    .set((eb) => ({ seq: eb('seq', '+', 1) }))
+    .where('id', '=', 1)
+    .returning(['seq', 'hash']),
+);
+const insertEntry = preparedQuery(
+  (
+    trx: Kysely<AuditDb>,
+    seq: number,
+    id: string,
+    at: string,
+    user_id: string | null,
+    action: string,
+    resource: string,
+    resource_id: string | null,
+    ip: string | null,
+    details: string,
+    prev_hash: string,
+    hash: string,
+  ) => trx.insertInto('audit_log').values({ seq, id, at, user_id, action, resource, resource_id, ip, details, prev_hash, hash }),
+);
+const setChainHash = preparedQuery((trx: Kysely<AuditDb>, hash: string) => trx.updateTable('audit_chain_head').set({ hash }).where('id', '=', 1));
 
 export interface AuditFilter {
   user_id?: string;
