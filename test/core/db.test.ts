@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { newId } from '../../src/core/db/columns.js';
 import { isUniqueViolation } from '../../src/core/db/errors.js';
 import { preparedQuery } from '../../src/core/db/prepared.js';
 import type { CoreTables } from '../../src/core/db/tables.js';
@@ -101,6 +102,15 @@ describe('database layer', () => {
     );
     assert.deepEqual(await readDuringTransaction, [{ name: 'Committed Carol' }]);
     assert.deepEqual(await nameOf(t.app.db, carol.user.id), [{ name: 'Committed Carol' }]);
+  });
+
+  test('newId: UUIDv7 text, strictly increasing within and across milliseconds, never repeated', () => {
+    const ids = Array.from({ length: 20_000 }, () => newId());
+    for (const id of ids.slice(0, 50)) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.ok(ids.every((id, index) => index === 0 || id > ids[index - 1]!), 'each id sorts after the one before');
+    assert.equal(new Set(ids).size, ids.length);
+    const millisecond = parseInt(ids.at(-1)!.replace(/-/g, '').slice(0, 12), 16);
+    assert.ok(Math.abs(millisecond - Date.now()) < 60_000, 'the first 48 bits are the time in milliseconds');
   });
 
   test('a prepared query is compiled once per database, runs inside a transaction on its connection, and rolls back with it', async () => {

@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import type { ColumnType, Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Dialect } from './connect.js';
@@ -11,7 +12,34 @@ import type { Dialect } from './connect.js';
  * - money is integer minor units (`bigint`);
  * - nested documents are JSON text, which round-trips exactly (jsonb would reorder keys).
  */
-export const newId = (): string => uuidv7();
+
+const RANDOM_POOL_BYTES = 16 * 256;
+let randomPool = new Uint8Array(0);
+let randomOffset = 0;
+let idMs = -Infinity;
+let idSequence = 0;
+
+/**
+ * A UUIDv7 made by uuid's own v7 rules (within a millisecond, a counter seeded from random bits
+ * keeps ids increasing; it carries into the next millisecond when it wraps), with random bytes drawn
+ * from a pooled buffer: uuid's v7() asks WebCrypto for 16 bytes per id, 2.3-2.6 us of each id's cost.
+ */
+export function newId(): string {
+  if (randomOffset + 16 > randomPool.length) {
+    randomPool = randomFillSync(new Uint8Array(RANDOM_POOL_BYTES));
+    randomOffset = 0;
+  }
+  const random = randomPool.subarray(randomOffset, (randomOffset += 16));
+  const ms = Date.now();
+  if (ms > idMs) {
+    idMs = ms;
+    idSequence = ((random[6]! & 0x7f) << 24) | (random[7]! << 16) | (random[8]! << 8) | random[9]!;
+  } else {
+    idSequence = (idSequence + 1) | 0;
+    if (idSequence === 0) idMs++;
+  }
+  return uuidv7({ random, msecs: idMs, seq: idSequence });
+}
 
 let nowMs = Number.NaN;
 let nowIso = '';
