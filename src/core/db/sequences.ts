@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { preparedQuery } from './prepared.js';
 import type { CoreTables } from './tables.js';
 
 /**
@@ -9,12 +10,16 @@ import type { CoreTables } from './tables.js';
  */
 export async function nextSequenceValue<DB extends CoreTables>(trx: Kysely<DB>, scope: string): Promise<number> {
   // Kysely's types are invariant in the table map; a module's wider database is a CoreTables database.
-  const db = trx as unknown as Kysely<CoreTables>;
-  const row = await db
+  const [row] = await bumpSequence(trx as unknown as Kysely<CoreTables>, scope);
+  if (!row) throw new Error(`The sequence ${scope} returned no value`);
+  return Number(row.value);
+}
+
+// Every numbered insert (invoices, visits, claims) runs it: compiled once (see preparedQuery).
+const bumpSequence = preparedQuery((db: Kysely<CoreTables>, scope: string) =>
+  db
     .insertInto('sequences')
     .values({ scope, value: 1 })
     .onConflict((conflict) => conflict.column('scope').doUpdateSet({ value: sql`sequences.value + 1` }))
-    .returning('value')
-    .executeTakeFirstOrThrow();
-  return Number(row.value);
-}
+    .returning('value'),
+);
