@@ -9,6 +9,7 @@ import {
   SqliteDriver,
   type DatabaseConnection,
   type Driver,
+  type QueryCompiler,
   type SqliteDatabase,
   type SqliteDialectConfig,
   type SqliteStatement,
@@ -16,7 +17,7 @@ import {
 import type { Pool, types as PgTypes } from 'pg';
 import type { Config } from '../../config.js';
 import { registerDirectReader, type DirectReader } from './prepared.js';
-import { BoundLimitPlugin } from './sqlite-limit.js';
+import { LimitKeepingSqliteCompiler } from './sqlite-limit.js';
 import { rowBuilder, type RowBuilder } from './sqlite-rows.js';
 import type { CoreTables } from './tables.js';
 
@@ -134,6 +135,9 @@ class AppSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.#config);
   }
+  override createQueryCompiler(): QueryCompiler {
+    return new LimitKeepingSqliteCompiler();
+  }
 }
 
 function openSqlite(file: string): Database {
@@ -147,7 +151,7 @@ function openSqlite(file: string): Database {
   raw.pragma('temp_store = MEMORY');
   raw.pragma('cache_size = -32000');
   const statements = withStatementCache(raw);
-  const db = new Kysely<CoreTables>({ dialect: new AppSqliteDialect({ database: statements }), plugins: [new BoundLimitPlugin()] });
+  const db = new Kysely<CoreTables>({ dialect: new AppSqliteDialect({ database: statements }) });
   registerDirectReader(db, statements.directReader);
   return {
     db,

@@ -38,6 +38,6 @@ export const toCents = (amount: number): number => Math.round(amount * 100);
 /**
  * Division is correctly rounded, so whole cents / 100 is already the double nearest the two-decimal
  * amount: the same number `Number((cents / 100).toFixed(2))` gave, without formatting and parsing
- * text (a 50-invoice list: 0.85-0.87x the CPU per request).
+ * text (a 50-invoice list: 0.85-0.88x the CPU per request).
  */
 export const fromCents = (cents: number): number => Math.round(cents) / 100;
