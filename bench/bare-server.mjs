@@ -5,26 +5,19 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { pinTickObjectShape } from '../dist/core/tick-shape.js';
+import { healthAnswer } from './health-answer.mjs';
 
 const securityHeaders =
   process.env.SAME_HEADERS === '1' ? Object.entries((await import('../dist/core/http/security-headers.js')).apiSecurityHeaders()).flat() : null;
 const requestIdTag = randomBytes(6).toString('base64url');
 let requestSequence = 0;
 
-const startedAt = Date.now();
 const server = http.createServer((request, response) => {
   if (request.url !== '/health') {
     response.writeHead(404).end();
     return;
   }
-  const body = JSON.stringify({
-    status: 'ok',
-    timestamp: new Date().toISOString(),
-    uptime_s: Math.round((Date.now() - startedAt) / 1000),
-    version: '0.1.0',
-    modules: ['freelance', 'investigations', 'clinic', 'chat'],
-    checks: { database: 'ok', redis: 'disabled', llm: 'disabled' },
-  });
+  const body = JSON.stringify(healthAnswer());
   const length = Buffer.byteLength(body);
   if (securityHeaders) {
     const requestId = `${requestIdTag}-${(++requestSequence).toString(36)}`;
