@@ -55,12 +55,13 @@ const SCHEMA_CHANGE = /^\s*(create|alter|drop)\s/i;
 /** A reading statement that returns rows built by `rowBuilder` from arrays of values (see there). */
 function rowReadingStatement(statement: BetterSqlite3.Statement): SqliteStatement {
   statement.raw(true);
-  let columns = statement.columns().map((column) => column.name);
+  const columnNames = () => statement.columns().map((column) => column.name);
+  let columns = columnNames();
   let build: RowBuilder = rowBuilder(columns);
   const toRow = (values: unknown[]) => {
     // SQLite re-prepares a statement whose tables changed; `select *` may then return other columns.
     if (values.length !== columns.length) {
-      columns = statement.columns().map((column) => column.name);
+      columns = columnNames();
       build = rowBuilder(columns);
     }
     return build(values);

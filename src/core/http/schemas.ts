@@ -41,3 +41,5 @@ export const toCents = (amount: number): number => Math.round(amount * 100);
  * text (a 50-invoice list: 0.85-0.88x the CPU per request).
  */
 export const fromCents = (cents: number): number => Math.round(cents) / 100;
+/** `fromCents` for a nullable column (PostgreSQL's bigint may arrive as a string). */
+export const optionalFromCents = (cents: number | null): number | null => (cents === null ? null : fromCents(Number(cents)));

@@ -1,5 +1,4 @@
 import { AppError } from '../../core/http/errors.js';
-import { fromCents } from '../../core/http/schemas.js';
 
 /**
  * Money arithmetic in integer cents. A JSON number such as 33.33 is not exactly representable in
@@ -35,8 +34,6 @@ export function optionalCents(amount: number | null | undefined, field: string):
   if (amount === null || amount === undefined) return amount;
   return centsOf(amount, field);
 }
-
-export const optionalFromCents = (cents: number | null): number | null => (cents === null ? null : fromCents(Number(cents)));
 
 /** A quantity in ten-thousandths (at most 4 decimals are accepted). */
 export function scaledQuantity(quantity: number, field: string): number {

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
-import { fromCents } from '../../../core/http/schemas.js';
+import { fromCents, optionalFromCents } from '../../../core/http/schemas.js';
 import { nextNumber, type Trx } from '../common.js';
 import type { ClinicDb, ShaClaimsTable } from '../tables.js';
 import { formatClaimNumber, type ClaimItemCents } from './rules.js';
@@ -9,7 +9,6 @@ import type { Claim, ClaimStatus, StatusHistoryEntry } from './schema.js';
 type Db = Kysely<ClinicDb> | Trx;
 export type ClaimRow = Selectable<ShaClaimsTable>;
 
-const centsOrNull = (value: number | null): number | null => (value === null ? null : fromCents(Number(value)));
 
 export function toClaim(row: ClaimRow): Claim {
   const items = JSON.parse(row.items) as ClaimItemCents[];
@@ -24,8 +23,8 @@ export function toClaim(row: ClaimRow): Claim {
     status: row.status as ClaimStatus,
     status_history: JSON.parse(row.status_history) as StatusHistoryEntry[],
     rejection_reason: row.rejection_reason,
-    approved_amount: centsOrNull(row.approved_amount),
-    paid_amount: centsOrNull(row.paid_amount),
+    approved_amount: optionalFromCents(row.approved_amount),
+    paid_amount: optionalFromCents(row.paid_amount),
     notes: row.notes,
     created_at: row.created_at,
     updated_at: row.updated_at,

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { conflict } from '../../../core/http/errors.js';
 import type { FreelanceDb } from '../common.js';
-import { optionalFromCents } from '../money.js';
+import { optionalFromCents } from '../../../core/http/schemas.js';
 import type { FreelanceContractsTable } from '../tables.js';
 import type { ContractStatus } from './rules.js';
 import type { Contract, ContractListQuery, Party } from './schema.js';

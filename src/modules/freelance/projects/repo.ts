@@ -1,7 +1,8 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import type { FreelanceDb } from '../common.js';
-import { optionalCents, optionalFromCents } from '../money.js';
+import { optionalFromCents } from '../../../core/http/schemas.js';
+import { optionalCents } from '../money.js';
 import type { FreelanceProjectsTable } from '../tables.js';
 import type { CreateProjectBody, Project, ProjectListQuery, UpdateProjectBody } from './schema.js';
 
