@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema, type TStringOptions } from 'typebox';
 
 /** Shared building blocks of route schemas. */
 
@@ -17,6 +17,12 @@ export const ErrorBody = Type.Object(
 export const Uuid = Type.String({ format: 'uuid' });
 export const IdParams = Type.Object({ id: Uuid });
 export type IdParams = Static<typeof IdParams>;
+
+/**
+ * Text a person must fill in (a name, a title): at least one character that is not white space, so
+ * `"   "` is refused instead of being stored as a blank.
+ */
+export const RequiredText = (maxLength: number, options: TStringOptions = {}) => Type.String({ minLength: 1, maxLength, pattern: '\\S', ...options });
 
 export const Timestamp = Type.String({ format: 'date-time' });
 export const DateOnly = Type.String({ format: 'date' });
