@@ -28,6 +28,7 @@ import { registerErrorHandling, registerNotFound } from './core/http/error-handl
 import { AppError } from './core/http/errors.js';
 import { apiSecurityHeaders } from './core/http/security-headers.js';
 import { lazyRequestLogger } from './core/http/request-logger.js';
+import { createRouteGuards, hookList } from './core/http/route-guards.js';
 import { createSerializerFactory, createValidatorCompiler } from './core/http/validation.js';
 import { createMetrics } from './core/metrics.js';
 import { coreMigrations } from './core/migrations.js';
@@ -47,9 +48,6 @@ const REDIS_CONNECT_WAIT_MS = 2000;
 const SESSION_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** Routes polled by infrastructure are left out of the access log. */
 const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
-
-/** A route's hooks as a list, whichever of the three forms Fastify accepts it was given in. */
-const hookList = <Hook>(hooks: Hook | Hook[] | undefined): Hook[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
 /**
  * Request ids only need to be unique, not unguessable: a random tag per process (so ids from several
@@ -270,6 +268,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     done();
   });
   registerNotFound(app, perIpLimit);
+  app.decorate('addRouteGuard', createRouteGuards(perIpLimit));
 
   await app.register(jwt, {
     secret: config.jwtSecret,

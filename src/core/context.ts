@@ -6,6 +6,7 @@ import type { Bus } from './bus/bus.js';
 import type { Cache, CacheOptions } from './cache/cache.js';
 import type { Database } from './db/connect.js';
 import type { HealthRegistry } from './health.js';
+import type { RouteGuard } from './http/route-guards.js';
 import type { Metrics } from './metrics.js';
 
 /** What the core offers every module through the Fastify instance. */
@@ -23,6 +24,12 @@ declare module 'fastify' {
     /** onRequest hooks: 401 without a valid session; 403 for a non-admin. */
     requireUser: preHandlerAsyncHookHandler;
     requireAdmin: preHandlerAsyncHookHandler;
+    /**
+     * Runs `guard` on every route this plugin registers from now on, after the per-IP limit and
+     * before the route's own hooks (`src/core/http/route-guards.ts`). Use it, not
+     * `addHook('onRequest', guard)`, which would run before the limit.
+     */
+    addRouteGuard(guard: RouteGuard): void;
     /** The caller if a valid token is present, else null (for routes open to anonymous callers). */
     authenticate(request: FastifyRequest): Promise<AuthUser | null>;
   }

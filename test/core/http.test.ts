@@ -171,6 +171,19 @@ describe('rate limits', () => {
     }
   });
 
+  test('requests a plugin-wide guard refuses are counted too (admin routes, module routes)', async () => {
+    const t = await startTestApp({ RATE_LIMIT_MAX: '3' });
+    try {
+      const statuses = [];
+      for (const url of ['/api/admin/users', '/api/clients', '/api/investigations', '/api/admin/users']) {
+        statuses.push((await call(t.app, { method: 'GET', url, headers: { authorization: 'Bearer a.b.c' } })).status);
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429]);
+    } finally {
+      await t.close();
+    }
+  });
+
   test('auth routes have their own, stricter limit', async () => {
     const t = await startTestApp({ AUTH_RATE_LIMIT: '2' });
     try {

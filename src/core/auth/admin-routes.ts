@@ -10,7 +10,7 @@ const tags = ['admin'];
 export async function adminUserRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = app;
-  app.addHook('onRequest', app.requireAdmin);
+  app.addRouteGuard(app.requireAdmin);
 
   app.get('/api/admin/users', { schema: { tags, summary: 'List users', querystring: AdminUsersQuery, response: { 200: AdminUserList } } }, async (request) => {
     const { limit, offset, search } = request.query;

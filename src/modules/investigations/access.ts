@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CoreTables } from '../../core/db/tables.js';
 import { forbidden, notFound } from '../../core/http/errors.js';
@@ -59,7 +59,7 @@ export async function bumpVersion(db: Db, investigationId: string): Promise<void
  */
 export function registerAccessHook(app: FastifyInstance, db: Db): void {
   if (!app.hasRequestDecorator('membership')) app.decorateRequest('membership', null as unknown as Membership);
-  app.addHook('onRequest', async (request) => {
+  app.addRouteGuard(async (request: FastifyRequest) => {
     const required = request.routeOptions.config.investigationRole;
     if (required === undefined) return;
     const investigationId = (request.params as { id?: unknown }).id;

@@ -53,7 +53,7 @@ export function createInvestigationsModule(options: InvestigationsOptions = {}):
       };
       // Multipart parsing exists only inside this module; files are streamed, never buffered.
       await app.register(multipart, { limits: { fileSize: app.config.uploadMaxBytes + 1, files: 1 } });
-      app.addHook('onRequest', app.requireUser);
+      app.addRouteGuard(app.requireUser);
       registerAccessHook(app, db);
       await app.register(boardRoutes, context);
       await app.register(memberRoutes, context);

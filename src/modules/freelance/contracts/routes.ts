@@ -20,7 +20,7 @@ const TERM_COLUMNS = ['client_id', 'type', 'content', 'parties', 'deliverables',
 export async function contractRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.db.withTables<FreelanceTables>();
-  app.addHook('onRequest', app.requireUser);
+  app.addRouteGuard(app.requireUser);
 
   app.get(
     '/api/contracts',

@@ -26,7 +26,7 @@ const tags = ['freelance: invoices'];
 export async function invoiceRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.db.withTables<FreelanceTables>();
-  app.addHook('onRequest', app.requireUser);
+  app.addRouteGuard(app.requireUser);
 
   /**
    * One update path for PUT and PATCH .../status. `statusOnly` is a pure status change: the move

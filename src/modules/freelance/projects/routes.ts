@@ -13,7 +13,7 @@ const tags = ['freelance: projects'];
 export async function projectRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.db.withTables<FreelanceTables>();
-  app.addHook('onRequest', app.requireUser);
+  app.addRouteGuard(app.requireUser);
 
   app.get(
     '/api/projects',

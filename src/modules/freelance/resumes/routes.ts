@@ -26,7 +26,7 @@ const TEMPLATES: Array<{ id: (typeof RESUME_TEMPLATES)[number]; name: string; de
 export async function resumeRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.db.withTables<FreelanceTables>();
-  app.addHook('onRequest', app.requireUser);
+  app.addRouteGuard(app.requireUser);
 
   app.get(
     '/api/resumes',

@@ -31,7 +31,7 @@ const entryBilled = () => conflict('This time entry has been invoiced and can no
 export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.db.withTables<FreelanceTables>();
-  app.addHook('onRequest', app.requireUser);
+  app.addRouteGuard(app.requireUser);
 
   async function projectFor(userId: string, projectId: string | null | undefined) {
     if (!projectId) return null;
