@@ -9,7 +9,8 @@ export type ClinicRole = (typeof CLINIC_ROLES)[number];
 
 /**
  * The role table of the contract. Reading visits and the queue is open to every clinic role: the
- * pharmacist and the lab technician work from it.
+ * pharmacist and the lab technician work from it. They may not read patients, so what they see of a
+ * visit's patient is only what identifies the person in front of them (see `mayReadPatients`).
  */
 export const ALLOWED = {
   readPatients: ['admin', 'receptionist', 'nurse', 'clinical_officer', 'cashier', 'claims_manager'],
@@ -24,6 +25,10 @@ export const ALLOWED = {
   reports: ['admin', 'claims_manager'],
   staffAdmin: ['admin'],
 } as const satisfies Record<string, readonly ClinicRole[]>;
+
+/** Whether roles include one that may read patient records (identifiers, contact data, insurance). */
+export const mayReadPatients = (roles: readonly ClinicRole[] | undefined): boolean =>
+  roles !== undefined && roles.some((role) => (ALLOWED.readPatients as readonly ClinicRole[]).includes(role));
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -100,6 +100,33 @@ describe('visits', () => {
     assert.equal((await move(visit.id, 'triaged')).status, 409);
   });
 
+  test('the pharmacist and the lab technician see who the patient is, not the patient record', async () => {
+    const patient = await createPatient(app, desk);
+    const visit = await createVisit(app, desk, patient.id);
+    const identifying = ['age', 'first_name', 'gender', 'id', 'last_name', 'op_number'];
+    for (const roles of [['pharmacist'], ['lab_technician'], ['pharmacist', 'lab_technician']]) {
+      const user = await staffUser(app, admin, roles);
+      const { status, body } = await call(app, { method: 'GET', url: `/api/visits/${visit.id}`, headers: user.headers });
+      assert.equal(status, 200, roles.join());
+      assert.deepEqual(Object.keys(body.patient).sort(), identifying, roles.join());
+      assert.equal(body.patient.op_number, patient.op_number);
+      assert.equal(body.patient.first_name, patient.first_name);
+      assert.equal(body.visit.id, visit.id);
+      assert.equal((await call(app, { method: 'GET', url: `/api/patients/${patient.id}`, headers: user.headers })).status, 403);
+      const queued = (await call(app, { method: 'GET', url: '/api/visits/queue', headers: user.headers })).body.queue.find((entry: { id: string }) => entry.id === visit.id);
+      assert.equal(queued.op_number, patient.op_number);
+      assert.equal(queued.national_id, undefined);
+    }
+    // A role that may read patients sees the whole record, also next to a restricted role.
+    for (const user of [nurse, await staffUser(app, admin, ['pharmacist', 'cashier'])]) {
+      const { body } = await call(app, { method: 'GET', url: `/api/visits/${visit.id}`, headers: user.headers });
+      assert.equal(body.patient.national_id, patient.national_id);
+      assert.equal(body.patient.phone_number, patient.phone_number);
+      assert.equal(body.patient.insurance_number, patient.insurance_number);
+      assert.equal(body.patient.next_of_kin, patient.next_of_kin);
+    }
+  });
+
   test('concurrent identical moves: one wins, the others are 409', async () => {
     const patient = await createPatient(app, desk);
     const visit = await createVisit(app, desk, patient.id);

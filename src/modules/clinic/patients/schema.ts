@@ -34,6 +34,29 @@ export const Patient = Type.Object({
 });
 export type Patient = Static<typeof Patient>;
 
+/**
+ * The patient of a visit as `GET /api/visits/:id` shows it. Roles that may read patients get the
+ * whole record; the pharmacist and the lab technician, who may not, get only what identifies the
+ * person in front of them and what their work needs (age and gender for doses and reference ranges):
+ * never identifiers (national id, SHA number, date of birth), contact data or next of kin.
+ */
+const { id, op_number, first_name, last_name, gender, age, ...restricted } = Patient.properties;
+export const PatientIdentification = Type.Object({ id, op_number, first_name, last_name, gender, age });
+export type PatientIdentification = Static<typeof PatientIdentification>;
+export const VisitPatient = Type.Object(
+  { ...PatientIdentification.properties, ...Type.Partial(Type.Object(restricted)).properties },
+  { description: 'The whole patient for roles that may read patients; only id, op_number, names, gender and age for the pharmacist and the lab technician' },
+);
+
+export const identification = (patient: Patient): PatientIdentification => ({
+  id: patient.id,
+  op_number: patient.op_number,
+  first_name: patient.first_name,
+  last_name: patient.last_name,
+  gender: patient.gender,
+  age: patient.age,
+});
+
 export const CreatePatientBody = Type.Object(
   {
     first_name: Name,

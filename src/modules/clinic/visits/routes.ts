@@ -7,8 +7,8 @@ import { badRequest, conflict, invalidReference, notFound } from '../../../core/
 import { IdParams } from '../../../core/http/schemas.js';
 import { audit } from '../common.js';
 import { findPatient, toPatient } from '../patients/repo.js';
-import { Patient } from '../patients/schema.js';
-import { ALLOWED, requireClinicRole } from '../roles.js';
+import { identification, VisitPatient } from '../patients/schema.js';
+import { ALLOWED, mayReadPatients, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
 import * as repo from './repo.js';
 import { allowedMoves, canMove, isOpen, mergeVitals, normaliseDiagnoses } from './rules.js';
@@ -87,16 +87,23 @@ export async function visitRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/visits/:id',
     {
       onRequest: guard(ALLOWED.readVisits),
-      schema: { tags, summary: 'One visit with its patient (the read is audited)', params: IdParams, response: { 200: Type.Object({ visit: Visit, patient: Patient }) } },
+      schema: {
+        tags,
+        summary: 'One visit with its patient (the read is audited); the pharmacist and the lab technician see only who the patient is',
+        params: IdParams,
+        response: { 200: Type.Object({ visit: Visit, patient: VisitPatient }) },
+      },
     },
     async (request) => {
+      const fullPatient = mayReadPatients(request.clinicRoles);
       const found = await db.transaction().execute(async (trx) => {
         const visit = await repo.findVisit(trx, request.params.id);
         if (!visit) return null;
         // Archived patients keep their visits: read the row whatever its archive state.
         const patient = await trx.selectFrom('patients').selectAll().where('id', '=', visit.patient_id).executeTakeFirstOrThrow();
         await audit(trx, request, 'read', 'visit', visit.id, { patient_id: visit.patient_id });
-        return { visit: repo.toVisit(visit), patient: toPatient(patient) };
+        const view = toPatient(patient);
+        return { visit: repo.toVisit(visit), patient: fullPatient ? view : identification(view) };
       });
       if (!found) throw notFound('Visit');
       return found;
