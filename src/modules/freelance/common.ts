@@ -25,8 +25,6 @@ export const OwnedFields = {
 /** `_id` first: a property added after a spread is the slow case (docs/architecture.md, "Response objects"). */
 export const withUnderscoreId = <T extends { id: string }>(row: T): T & { _id: string } => ({ _id: row.id, ...row });
 
-/** A bounded single-line text field. */
-export const Text = (maxLength: number, minLength = 0) => Type.String({ minLength, maxLength });
 /** Optional on create, nullable so a PUT can clear it. */
 export const OptionalText = (maxLength: number) => Type.Optional(Nullable(Type.String({ maxLength })));
 export const Optional = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));

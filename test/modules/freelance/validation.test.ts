@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestApp } from '../../helpers/app.js';
-import { asNewUser, startFreelanceApp, type Caller, type Method } from './helpers.js';
+import { asNewUser, fieldsOf, startFreelanceApp, type Caller, type Method } from './helpers.js';
 
 /** Every route, table-driven: no login is 401, a malformed id or body is 400 VALIDATION_FAILED. */
 describe('freelance request validation on every route', () => {
@@ -85,6 +85,43 @@ describe('freelance request validation on every route', () => {
         response.body.details.some((detail: { field: string }) => detail.field === 'unexpected_field'),
         `${method} ${url}: ${JSON.stringify(response.body)}`,
       );
+    }
+  });
+
+  it('refuses required text made only of white space (400 naming the field), on create and update', async () => {
+    const blank = ' \t\n ';
+    const id = '01900000-0000-7000-8000-000000000000';
+    const item = { description: blank, quantity: 1, rate: 1 };
+    const cases: Array<[Method, string, Record<string, unknown>, string]> = [
+      ['POST', '/api/clients', { name: blank }, 'name'],
+      ['PUT', `/api/clients/${id}`, { name: blank }, 'name'],
+      ['POST', '/api/projects', { name: blank }, 'name'],
+      ['PUT', `/api/projects/${id}`, { name: blank }, 'name'],
+      ['POST', '/api/time-tracking', { description: blank }, 'description'],
+      ['PUT', `/api/time-tracking/${id}`, { description: blank }, 'description'],
+      ['POST', '/api/invoices', { client_id: id, due_date: '2024-01-01', items: [item] }, 'items.0.description'],
+      ['PUT', `/api/invoices/${id}`, { items: [item] }, 'items.0.description'],
+      ['POST', '/api/contracts', { title: blank }, 'title'],
+      ['PUT', `/api/contracts/${id}`, { title: blank }, 'title'],
+      ['POST', '/api/contracts', { title: 't', parties: [{ name: blank }] }, 'parties.0.name'],
+      ['POST', '/api/contracts', { title: 't', deliverables: ['ok', blank] }, 'deliverables.1'],
+      ['POST', '/api/resumes', { title: blank }, 'title'],
+      ['PUT', `/api/resumes/${id}`, { title: blank }, 'title'],
+      ['POST', '/api/resumes', { title: 't', experience: [{ company: blank, position: 'p' }] }, 'experience.0.company'],
+      ['POST', '/api/resumes', { title: 't', education: [{ institution: blank }] }, 'education.0.institution'],
+      ['POST', '/api/resumes', { title: 't', skills: [blank] }, 'skills.0'],
+      ['POST', '/api/resumes', { title: 't', languages: [{ name: blank }] }, 'languages.0.name'],
+      ['POST', `/api/resumes/${id}/ats-score`, { job_description: blank }, 'job_description'],
+      ['POST', '/api/resumes/optimize', { resume_id: id, job_description: blank }, 'job_description'],
+    ];
+    for (const [method, url, payload, field] of cases) {
+      const response = await alice.request(method, url, payload);
+      assert.equal(response.status, 400, `${method} ${url} ${field}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.code, 'VALIDATION_FAILED', `${method} ${url} ${field}`);
+      assert.deepEqual(fieldsOf(response.body), [field], `${method} ${url}`);
+    }
+    for (const url of ['/api/clients', '/api/projects', '/api/time-tracking', '/api/invoices', '/api/contracts', '/api/resumes']) {
+      assert.deepEqual((await alice.get(url)).body, [], `${url} stays empty`);
     }
   });
 

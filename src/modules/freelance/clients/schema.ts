@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { Nullable } from '../../../core/http/schemas.js';
-import { EmailOrEmpty, ListPaging, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { Nullable, RequiredText } from '../../../core/http/schemas.js';
+import { EmailOrEmpty, ListPaging, OptionalText, OrNull, OwnedFields } from '../common.js';
 
 export const Client = Type.Object({
   ...OwnedFields,
@@ -21,10 +21,10 @@ const clientFields = {
   notes: OptionalText(10_000),
 };
 
-export const CreateClientBody = Type.Object({ name: Text(200, 1), ...clientFields }, { additionalProperties: false });
+export const CreateClientBody = Type.Object({ name: RequiredText(200), ...clientFields }, { additionalProperties: false });
 export type CreateClientBody = Static<typeof CreateClientBody>;
 
-export const UpdateClientBody = Type.Object({ name: Type.Optional(Text(200, 1)), ...clientFields }, { additionalProperties: false });
+export const UpdateClientBody = Type.Object({ name: Type.Optional(RequiredText(200)), ...clientFields }, { additionalProperties: false });
 export type UpdateClientBody = Static<typeof UpdateClientBody>;
 
 export const ClientListQuery = Type.Object({

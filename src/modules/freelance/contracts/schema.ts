@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { Currency, EmailOrEmpty, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { DateOnly, Nullable, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Currency, EmailOrEmpty, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields } from '../common.js';
 import { CONTRACT_STATUSES, CONTRACT_TYPES } from './rules.js';
 
 export const ContractType = Type.Enum(CONTRACT_TYPES);
@@ -29,7 +29,7 @@ export type Contract = Static<typeof Contract>;
 
 const PartyInput = Type.Object(
   {
-    name: Text(200, 1),
+    name: RequiredText(200),
     role: OptionalText(100),
     email: Type.Optional(Nullable(EmailOrEmpty)),
   },
@@ -42,7 +42,7 @@ const contractFields = {
   status: Type.Optional(ContractStatus),
   content: OptionalText(100_000),
   parties: Type.Optional(Type.Array(PartyInput, { maxItems: 20 })),
-  deliverables: Type.Optional(Type.Array(Text(1000, 1), { maxItems: 100 })),
+  deliverables: Type.Optional(Type.Array(RequiredText(1000), { maxItems: 100 })),
   start_date: Optional(DateOnly),
   end_date: Optional(DateOnly),
   value: Optional(MoneyInput),
@@ -50,10 +50,10 @@ const contractFields = {
   signed_date: Optional(Timestamp),
 };
 
-export const CreateContractBody = Type.Object({ title: Text(TITLE_MAX, 1), ...contractFields }, { additionalProperties: false });
+export const CreateContractBody = Type.Object({ title: RequiredText(TITLE_MAX), ...contractFields }, { additionalProperties: false });
 export type CreateContractBody = Static<typeof CreateContractBody>;
 
-export const UpdateContractBody = Type.Object({ title: Type.Optional(Text(TITLE_MAX, 1)), ...contractFields }, { additionalProperties: false });
+export const UpdateContractBody = Type.Object({ title: Type.Optional(RequiredText(TITLE_MAX)), ...contractFields }, { additionalProperties: false });
 export type UpdateContractBody = Static<typeof UpdateContractBody>;
 
 export const ContractListQuery = Type.Object({

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { Currency, ListPaging, MoneyInput, MoneyOutput, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { DateOnly, Nullable, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Currency, ListPaging, MoneyInput, MoneyOutput, OptionalText, OrNull, OwnedFields } from '../common.js';
 import { INVOICE_STATUSES } from './rules.js';
 
 export const InvoiceStatus = Type.Enum(INVOICE_STATUSES);
@@ -47,7 +47,7 @@ export type InvoiceWithClient = Static<typeof InvoiceWithClient>;
 
 const ItemInput = Type.Object(
   {
-    description: Text(1000, 1),
+    description: RequiredText(1000),
     quantity: Type.Number({ minimum: 0, maximum: 1_000_000, description: 'At most 4 decimals' }),
     rate: MoneyInput,
     amount: Type.Optional(Type.Number({ description: 'Ignored: the server computes quantity * rate' })),

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Uuid } from '../../../core/http/schemas.js';
-import { ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { DateOnly, RequiredText, Uuid } from '../../../core/http/schemas.js';
+import { ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields } from '../common.js';
 
 export const PROJECT_STATUSES = ['active', 'completed', 'onhold', 'cancelled'] as const;
 export const ProjectStatus = Type.Enum(PROJECT_STATUSES);
@@ -30,10 +30,10 @@ const projectFields = {
   deadline: Optional(DateOnly),
 };
 
-export const CreateProjectBody = Type.Object({ name: Text(200, 1), ...projectFields }, { additionalProperties: false });
+export const CreateProjectBody = Type.Object({ name: RequiredText(200), ...projectFields }, { additionalProperties: false });
 export type CreateProjectBody = Static<typeof CreateProjectBody>;
 
-export const UpdateProjectBody = Type.Object({ name: Type.Optional(Text(200, 1)), ...projectFields }, { additionalProperties: false });
+export const UpdateProjectBody = Type.Object({ name: Type.Optional(RequiredText(200)), ...projectFields }, { additionalProperties: false });
 export type UpdateProjectBody = Static<typeof UpdateProjectBody>;
 
 export const ProjectListQuery = Type.Object({

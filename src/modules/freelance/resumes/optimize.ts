@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../../../core/http/errors.js';
 import { sharedRateLimit } from '../../../core/http/rate-limit.js';
-import { Uuid } from '../../../core/http/schemas.js';
+import { RequiredText, Uuid } from '../../../core/http/schemas.js';
 import { complete, type ChatMessage } from '../../chat/index.js';
 import type { FreelanceTables } from '../tables.js';
 import * as repo from './repo.js';
@@ -18,7 +18,7 @@ import type { Resume } from './schema.js';
 const tags = ['freelance: resumes'];
 
 export const OptimizeBody = Type.Object(
-  { resume_id: Uuid, job_description: Type.String({ minLength: 1, maxLength: 20_000 }) },
+  { resume_id: Uuid, job_description: RequiredText(20_000) },
   { additionalProperties: false },
 );
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { Nullable } from '../../../core/http/schemas.js';
-import { ListPaging, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { Nullable, RequiredText } from '../../../core/http/schemas.js';
+import { ListPaging, OptionalText, OrNull, OwnedFields } from '../common.js';
 
 export const RESUME_TEMPLATES = ['modern', 'professional', 'creative', 'minimal', 'tech'] as const;
 export const ResumeTemplateName = Type.Enum(RESUME_TEMPLATES);
@@ -29,20 +29,20 @@ export const PersonalInfo = Type.Object(
 
 export const Experience = Type.Object(
   {
-    company: Text(200, 1),
-    position: Text(200, 1),
+    company: RequiredText(200),
+    position: RequiredText(200),
     location: OptionalText(200),
     start_date: LooseDate,
     end_date: LooseDate,
     description: OptionalText(5000),
-    achievements: Type.Optional(Type.Array(Text(1000, 1), { maxItems: 30 })),
+    achievements: Type.Optional(Type.Array(RequiredText(1000), { maxItems: 30 })),
   },
   { additionalProperties: false },
 );
 
 export const Education = Type.Object(
   {
-    institution: Text(200, 1),
+    institution: RequiredText(200),
     degree: OptionalText(200),
     field: OptionalText(200),
     start_date: LooseDate,
@@ -52,9 +52,9 @@ export const Education = Type.Object(
   { additionalProperties: false },
 );
 
-export const Language = Type.Object({ name: Text(100, 1), proficiency: OptionalText(50) }, { additionalProperties: false });
+export const Language = Type.Object({ name: RequiredText(100), proficiency: OptionalText(50) }, { additionalProperties: false });
 
-export const ResumeProject = Type.Object({ name: Text(200, 1), description: OptionalText(5000), url: Url }, { additionalProperties: false });
+export const ResumeProject = Type.Object({ name: RequiredText(200), description: OptionalText(5000), url: Url }, { additionalProperties: false });
 
 const sections = {
   personal_info: PersonalInfo,
@@ -76,23 +76,23 @@ const sectionInputs = {
   summary: OptionalText(5000),
   experience: Type.Optional(Type.Array(Experience, { maxItems: 50 })),
   education: Type.Optional(Type.Array(Education, { maxItems: 20 })),
-  skills: Type.Optional(Type.Array(Text(100, 1), { maxItems: 200 })),
-  certifications: Type.Optional(Type.Array(Text(300, 1), { maxItems: 50 })),
+  skills: Type.Optional(Type.Array(RequiredText(100), { maxItems: 200 })),
+  certifications: Type.Optional(Type.Array(RequiredText(300), { maxItems: 50 })),
   languages: Type.Optional(Type.Array(Language, { maxItems: 30 })),
   projects: Type.Optional(Type.Array(ResumeProject, { maxItems: 50 })),
 };
 
-export const CreateResumeBody = Type.Object({ title: Text(TITLE_MAX, 1), ...sectionInputs }, { additionalProperties: false });
+export const CreateResumeBody = Type.Object({ title: RequiredText(TITLE_MAX), ...sectionInputs }, { additionalProperties: false });
 export type CreateResumeBody = Static<typeof CreateResumeBody>;
 
-export const UpdateResumeBody = Type.Object({ title: Type.Optional(Text(TITLE_MAX, 1)), ...sectionInputs }, { additionalProperties: false });
+export const UpdateResumeBody = Type.Object({ title: Type.Optional(RequiredText(TITLE_MAX)), ...sectionInputs }, { additionalProperties: false });
 export type UpdateResumeBody = Static<typeof UpdateResumeBody>;
 
 export const ResumeListQuery = Type.Object({ ...ListPaging });
 
 export const ResumeTemplate = Type.Object({ id: ResumeTemplateName, name: Type.String(), description: Type.String() });
 
-export const AtsBody = Type.Object({ job_description: Text(20_000, 1) }, { additionalProperties: false });
+export const AtsBody = Type.Object({ job_description: RequiredText(20_000) }, { additionalProperties: false });
 
 export const AtsResult = Type.Object({
   score: Type.Integer({ minimum: 0, maximum: 100 }),

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields, Text } from '../common.js';
+import { DateOnly, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Currency, ListPaging, MoneyInput, MoneyOutput, Optional, OptionalText, OrNull, OwnedFields } from '../common.js';
 
 export const TimeEntry = Type.Object({
   ...OwnedFields,
@@ -21,7 +21,7 @@ const Duration = Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'W
 
 export const CreateTimeEntryBody = Type.Object(
   {
-    description: Text(1000, 1),
+    description: RequiredText(1000),
     project_id: Optional(Uuid),
     client_id: Optional(Uuid),
     start_time: Type.Optional(Timestamp),
@@ -36,7 +36,7 @@ export type CreateTimeEntryBody = Static<typeof CreateTimeEntryBody>;
 
 export const UpdateTimeEntryBody = Type.Object(
   {
-    description: Type.Optional(Text(1000, 1)),
+    description: Type.Optional(RequiredText(1000)),
     project_id: Optional(Uuid),
     client_id: Optional(Uuid),
     start_time: Type.Optional(Timestamp),
