@@ -148,6 +148,30 @@ describe('freelance time tracking', () => {
     assert.equal((await erin.get('/api/time-tracking?limit=501')).status, 400);
   });
 
+  it('refuses impossible dates in the list filters with 400, never a 500 or a silently wrong list', async () => {
+    const gina = await asNewUser(test.app);
+    const entry = (await gina.post('/api/time-tracking', { description: 'e', start_time: '2024-03-10T12:00:00Z', duration: 60 })).body.id as string;
+    const bad: Array<[string, string]> = [
+      ['from', '2024-13-45T10:00:00Z'], // was a 500: new Date(...).toISOString() threw
+      ['to', '2024-13-45'], // was a 500
+      ['from', '2024-13-45'], // was a 200 with a wrong bound
+      ['from', '2026-02-30'], // was a 200 as if 2026-03-02
+      ['to', '2023-02-29'], // not a leap year
+      ['from', '2024-01-01T24:30:00Z'],
+      ['to', '2016-12-31T23:59:60Z'], // a leap second Date cannot hold
+    ];
+    for (const [field, value] of bad) {
+      const response = await gina.get(`/api/time-tracking?${field}=${encodeURIComponent(value)}`);
+      assert.equal(response.status, 400, `${field}=${value}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.code, 'VALIDATION_FAILED', `${field}=${value}`);
+      assert.deepEqual(fieldsOf(response.body), [field], `${field}=${value}`);
+    }
+    const ids = async (query: string) => (await gina.get(`/api/time-tracking?${query}`)).body.map((row: { id: string }) => row.id);
+    assert.deepEqual(await ids('from=2024-02-29&to=2024-03-10'), [entry]); // a real 29 February
+    assert.deepEqual(await ids(`from=${encodeURIComponent('2024-03-10T13:00:00+01:00')}`), [entry]); // an offset is converted to UTC
+    assert.deepEqual(await ids(`to=${encodeURIComponent('2024-03-10T12:59:59+01:00')}`), []);
+  });
+
   it('summarises today, this week, this month, billable time and the unbilled amount', async () => {
     const frank = await asNewUser(test.app);
     const now = new Date();

@@ -51,10 +51,11 @@ export type UpdateTimeEntryBody = Static<typeof UpdateTimeEntryBody>;
 
 export const StopBody = Type.Object({ end_time: Type.Optional(Timestamp) }, { additionalProperties: false });
 
-const DateOrTime = Type.String({
-  pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$',
-  description: 'YYYY-MM-DD (whole day, UTC) or an ISO 8601 date-time',
-});
+/**
+ * Core's `date` and `date-time` formats check the calendar (no 2024-13-45, no 2026-02-30) and that
+ * `Date` can hold the value (no leap second), so the repo's `new Date(value)` never meets a bad one.
+ */
+const DateOrTime = Type.Union([DateOnly, Timestamp], { description: 'YYYY-MM-DD (the whole UTC day) or an RFC 3339 date-time' });
 
 export const TimeEntryListQuery = Type.Object({
   project_id: Type.Optional(Uuid),
