@@ -229,7 +229,7 @@ describe('freelance contracts and resumes', () => {
       const bad = await alice.post('/api/resumes', {
         title: '',
         template: 'fancy',
-        personal_info: { full_name: 5, twitter: '@ada' },
+        personal_info: { full_name: 5, email: 'not-mail', twitter: '@ada' },
         experience: [{ company: 'Acme' }, { company: 'X', position: 'Y', achievements: [''] }],
         education: [{ degree: 'BSc' }],
         skills: ['ok', ''],
@@ -242,6 +242,7 @@ describe('freelance contracts and resumes', () => {
         'experience.0.position',
         'experience.1.achievements.0',
         'languages.0.name',
+        'personal_info.email',
         'personal_info.full_name',
         'personal_info.twitter',
         'projects.0.url',
@@ -251,6 +252,16 @@ describe('freelance contracts and resumes', () => {
       ]);
       const tooMany = await alice.post('/api/resumes', { title: 't', skills: Array.from({ length: 201 }, (_, index) => `s${index}`) });
       assert.deepEqual(fieldsOf(tooMany.body), ['skills']);
+      // The email is checked as clients' and contract parties' are: an address, or "" / null for none.
+      assert.deepEqual(fieldsOf((await alice.post('/api/resumes', { title: 't', personal_info: { email: 'ada at example' } })).body), ['personal_info.email']);
+      for (const email of ['', null, 'ada@example.com']) {
+        const created = await alice.post('/api/resumes', { title: 't', personal_info: { email } });
+        assert.deepEqual([created.status, created.body.personal_info], [201, { email }], JSON.stringify(email));
+        assert.equal((await alice.del(`/api/resumes/${created.body.id}`)).status, 200);
+      }
+      const { body: resume } = await alice.post('/api/resumes', { title: 't' });
+      assert.deepEqual(fieldsOf((await alice.put(`/api/resumes/${resume.id}`, { personal_info: { email: 'nope' } })).body), ['personal_info.email']);
+      assert.equal((await alice.del(`/api/resumes/${resume.id}`)).status, 200);
     });
 
     it('updates only the sections sent, replacing each wholesale', async () => {

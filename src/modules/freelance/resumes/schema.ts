@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, RequiredText } from '../../../core/http/schemas.js';
-import { ListPaging, OptionalText, OrNull, OwnedFields } from '../common.js';
+import { EmailOrEmpty, ListPaging, OptionalText, OrNull, OwnedFields } from '../common.js';
 
 export const RESUME_TEMPLATES = ['modern', 'professional', 'creative', 'minimal', 'tech'] as const;
 export const ResumeTemplateName = Type.Enum(RESUME_TEMPLATES);
@@ -17,7 +17,7 @@ const Url = Type.Optional(Nullable(Type.String({ maxLength: 500 })));
 export const PersonalInfo = Type.Object(
   {
     full_name: OptionalText(200),
-    email: Type.Optional(Nullable(Type.String({ maxLength: 254 }))),
+    email: Type.Optional(Nullable(EmailOrEmpty)),
     phone: OptionalText(50),
     location: OptionalText(200),
     website: Url,
