@@ -44,6 +44,8 @@ export interface BuildOptions {
 
 const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** `\u0000` in JSON text, not preceded by an escaping backslash (an even run of backslashes is text). */
+const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 const REDIS_CONNECT_WAIT_MS = 2000;
 const SESSION_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** Routes polled by infrastructure are left out of the access log. */
@@ -176,11 +178,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    // Many clients send `Content-Type: application/json` on every request, bodiless POSTs
+    // (logout, stopping a timer) included: no bytes is no body, and the route's schema decides.
+    if ((body as Buffer).length === 0) {
+      done(null, undefined);
+      return;
+    }
     let text: string;
     try {
       text = utf8.decode(body as Buffer);
     } catch {
       done(new AppError(400, 'INVALID_ENCODING', 'Request body is not valid UTF-8'), undefined);
+      return;
+    }
+    // PostgreSQL cannot store U+0000 in text, and no field of this API has a use for it.
+    if (text.includes('\\u0000') && ESCAPED_NUL.test(text)) {
+      done(new AppError(400, 'INVALID_CHARACTER', 'Request body contains a NUL character (\\u0000)'), undefined);
       return;
     }
     parseJson(request, text, done);
@@ -197,7 +210,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     reply.headers(headers);
     reply.header('x-request-id', request.id);
     // Shed load while the event loop is saturated instead of queueing requests that will time out.
-    if (eventLoopDelayMs() > config.maxEventLoopDelayMs) done(overload);
+    if (eventLoopDelayMs() > config.maxEventLoopDelayMs && request.routeOptions.config.probe !== true) done(overload);
     else done();
   });
   if (config.maxEventLoopDelayMs > 0) {

@@ -35,6 +35,13 @@ declare module 'fastify' {
   }
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A health probe or metrics scrape: answered even while load is shed, so it can say how the server is. */
+    probe?: boolean;
+  }
+}
+
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: AccessTokenPayload;

@@ -29,10 +29,26 @@ describe('HTTP plumbing', () => {
     assert.deepEqual(body, { error: 'Malformed JSON in request body', code: 'INVALID_JSON' });
   });
 
-  test('an empty JSON body is 400', async () => {
-    const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '' });
-    assert.equal(status, 400);
-    assert.equal(body.code, 'INVALID_JSON');
+  test('an empty JSON body is no body: a route that needs one says so, a bodiless one answers', async () => {
+    const json = { 'content-type': 'application/json' };
+    const login = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: json, payload: '' });
+    assert.equal(login.status, 400);
+    assert.equal(login.body.code, 'VALIDATION_FAILED');
+    const user = await registerUser(t.app);
+    const logout = await call(t.app, { method: 'POST', url: '/api/auth/logout', headers: { ...user.headers, ...json }, payload: '' });
+    assert.equal(logout.status, 204);
+    assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 401, 'the logout took effect');
+  });
+
+  test('a NUL character anywhere in a JSON body is 400 and changes nothing; an escaped backslash before u0000 is text', async () => {
+    const register = (name: string) =>
+      call(t.app, { method: 'POST', url: '/api/auth/register', headers: { 'content-type': 'application/json' }, payload: `{"email":"nul@example.com","password":"password-123","name":"${name}"}` });
+    const refused = await register('a\\u0000b');
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.code, 'INVALID_CHARACTER');
+    const accepted = await register('a\\\\u0000b');
+    assert.equal(accepted.status, 201, 'the first registration changed nothing');
+    assert.equal(accepted.body.user.name, 'a\\u0000b');
   });
 
   test('invalid UTF-8 is 400 INVALID_ENCODING', async () => {
@@ -285,8 +301,13 @@ describe('load shedding', () => {
           while (Date.now() < sliceEnd);
           await new Promise((resolve) => setImmediate(resolve));
         }
+        const probes = await Promise.all(['/health/live', '/health', '/health/ready', '/metrics'].map((url) => call(t.app, { method: 'GET', url })));
         const answer = await call(t.app, { method: 'GET', url: '/api/auth/me' });
-        if (answer.status === 503) overloaded = answer;
+        if (answer.status === 503) {
+          overloaded = answer;
+          assert.deepEqual(probes.map((probe) => probe.status), [200, 200, 200, 200], 'probes are answered while load is shed');
+          assert.equal(probes[1]!.body.status, 'ok');
+        }
       }
       assert.ok(overloaded, 'a stalled loop is detected');
       assert.equal(overloaded.body.code, 'OVERLOADED');
