@@ -441,3 +441,42 @@ test('a page using more than 1,000 distinct tags still lists every tag', async (
   assert.deepEqual(first.tags.map((tag: { name: string }) => tag.name), Array.from({ length: 50 }, (_, j) => `t${String(j).padStart(4, '0')}`));
   assert.equal(body.entities.reduce((sum: number, e: { tags: unknown[] }) => sum + e.tags.length, 0), 1050);
 });
+
+test('text made only of white space is a 400 naming the field wherever a title, name or content is required, and nothing is stored', async () => {
+  const b = await createBoard(t.app, 'Blanks');
+  const url = `/api/investigations/${b.id}`;
+  const h = b.users.owner.headers;
+  const [from, to] = [await createEntity(t.app, b.id, b.users.owner, { title: 'From' }), await createEntity(t.app, b.id, b.users.owner, { title: 'To' })];
+  const tag = (await call(t.app, { method: 'POST', url: `${url}/tags`, headers: h, payload: { name: 'Kept' } })).body;
+  const comment = (await call(t.app, { method: 'POST', url: `${url}/entities/${from}/comments`, headers: h, payload: { content: 'Kept' } })).body;
+  const snapshot = async () => ({
+    investigations: (await call(t.app, { method: 'GET', url: '/api/investigations', headers: h })).body,
+    entities: (await call(t.app, { method: 'GET', url: `${url}/entities`, headers: h })).body,
+    links: (await call(t.app, { method: 'GET', url: `${url}/links`, headers: h })).body,
+    tags: (await call(t.app, { method: 'GET', url: `${url}/tags`, headers: h })).body,
+    comments: (await call(t.app, { method: 'GET', url: `${url}/entities/${from}/comments`, headers: h })).body,
+  });
+  const before = await snapshot();
+  const blank = ' \t\n ';
+  const cases: Array<['POST' | 'PUT', string, Record<string, unknown>, string]> = [
+    ['POST', '/api/investigations', { title: blank }, 'title'],
+    ['PUT', url, { title: blank }, 'title'],
+    ['POST', `${url}/entities`, { entity_type: 'person', title: blank }, 'title'],
+    ['PUT', `${url}/entities/${from}`, { title: blank }, 'title'],
+    ['POST', `${url}/entities`, { entity_type: 'person', title: 'x', tags: ['ok', blank] }, 'tags.1'],
+    ['PUT', `${url}/entities/${from}`, { tags: [blank] }, 'tags.0'],
+    ['POST', `${url}/links`, { from_entity_id: from, to_entity_id: to, title: blank }, 'title'],
+    ['POST', `${url}/tags`, { name: blank }, 'name'],
+    ['PUT', `${url}/tags/${tag.id}`, { name: blank }, 'name'],
+    ['POST', `${url}/entities/${from}/comments`, { content: blank }, 'content'],
+    ['PUT', `${url}/comments/${comment.id}`, { content: blank }, 'content'],
+    ['POST', '/api/investigations/join', { code: blank }, 'code'],
+  ];
+  for (const [method, path, payload, field] of cases) {
+    const { status, body } = await call(t.app, { method, url: path, headers: h, payload });
+    assert.equal(status, 400, `${method} ${path} ${JSON.stringify(payload)}: ${JSON.stringify(body)}`);
+    assert.equal(body.code, 'VALIDATION_FAILED', `${method} ${path}`);
+    assert.deepEqual([...new Set(body.details.map((detail: { field: string }) => detail.field))], [field], `${method} ${path}`);
+  }
+  assert.deepEqual(await snapshot(), before, 'nothing stored or changed');
+});

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Nullable, PagingQuery, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 
 export const MemberRole = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
 
@@ -17,7 +17,8 @@ export const Investigation = Type.Object({
 });
 export type Investigation = Static<typeof Investigation>;
 
-const Title = Type.String({ minLength: 1, maxLength: 200 });
+/** Stored trimmed; blank ("   ") is refused by the schema, before any trimming. */
+const Title = RequiredText(200);
 const Description = Type.String({ maxLength: 10_000 });
 
 export const CreateInvestigationBody = Type.Object(
@@ -37,5 +38,5 @@ export const InvestigationList = Type.Object({ investigations: Type.Array(Invest
 
 export const Created = Type.Object({ message: Type.String(), id: Uuid, code: Type.String() });
 
-export const JoinBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const JoinBody = Type.Object({ code: RequiredText(64) }, { additionalProperties: false });
 export const JoinResult = Type.Object({ message: Type.String(), investigation_id: Uuid });

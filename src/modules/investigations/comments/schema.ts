@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Nullable, PagingQuery, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 
 export const Comment = Type.Object({
   id: Uuid,
@@ -10,7 +10,7 @@ export const Comment = Type.Object({
 });
 export type Comment = Static<typeof Comment>;
 
-export const CommentBody = Type.Object({ content: Type.String({ minLength: 1, maxLength: 10_000 }) }, { additionalProperties: false });
+export const CommentBody = Type.Object({ content: RequiredText(10_000) }, { additionalProperties: false });
 export const CommentsQuery = Type.Object(PagingQuery(200, 1000));
 export const CommentList = Type.Object({ comments: Type.Array(Comment) });
 export const CommentParams = Type.Object({ id: Uuid, comment_id: Uuid });

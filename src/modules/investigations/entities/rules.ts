@@ -2,19 +2,18 @@ import { badRequest } from '../../../core/http/errors.js';
 
 /**
  * Tag names as the board keeps them: trimmed, and each name once whatever its case (the first
- * spelling wins). Empty names are refused rather than silently dropped.
+ * spelling wins). Blank names never get here: the body schema (`RequiredText`) refuses them.
  */
 export function normaliseTagNames(names: string[]): string[] {
   const seen = new Set<string>();
   const result: string[] = [];
-  names.forEach((raw, index) => {
+  for (const raw of names) {
     const name = raw.trim();
-    if (name === '') throw badRequest('Tag names cannot be blank', 'VALIDATION_FAILED', [{ field: `tags.${index}`, message: 'must not be blank' }]);
     const key = name.toLowerCase();
-    if (seen.has(key)) return;
+    if (seen.has(key)) continue;
     seen.add(key);
     result.push(name);
-  });
+  }
   return result;
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Nullable, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 import { Tag } from '../tags/schema.js';
 
 export const EntityType = Type.Union([Type.Literal('person'), Type.Literal('location'), Type.Literal('evidence'), Type.Literal('event')]);
@@ -30,12 +30,12 @@ const EventDate = Type.Union([Type.String({ format: 'date' }), Type.String({ for
   description: 'A date (YYYY-MM-DD) or an ISO 8601 date-time',
 });
 export const MAX_TAGS_PER_ENTITY = 50;
-const TagNames = Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: MAX_TAGS_PER_ENTITY, description: 'Tag names; created when new' });
+const TagNames = Type.Array(RequiredText(50), { maxItems: MAX_TAGS_PER_ENTITY, description: 'Tag names; created when new' });
 
 const fields = {
   entity_type: EntityType,
   type: EntityType,
-  title: Type.String({ minLength: 1, maxLength: 200 }),
+  title: RequiredText(200),
   description: Nullable(Type.String({ maxLength: 10_000 })),
   role: Nullable(Type.String({ maxLength: 200 })),
   location: Nullable(Type.String({ maxLength: 500 })),

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Nullable, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 import { EntityType } from '../entities/schema.js';
 
 const EntityRef = Type.Object({ id: Uuid, title: Type.String(), type: EntityType });
@@ -19,7 +19,7 @@ export const CreateLinkBody = Type.Object(
   {
     from_entity_id: Uuid,
     to_entity_id: Uuid,
-    title: Type.String({ minLength: 1, maxLength: 200 }),
+    title: RequiredText(200),
     description: Type.Optional(Nullable(Type.String({ maxLength: 5000 }))),
   },
   { additionalProperties: false },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isUniqueViolation } from '../../../core/db/errors.js';
-import { badRequest, conflict, notFound } from '../../../core/http/errors.js';
+import { conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
 import { READ, WRITE } from '../access.js';
 import type { ModuleContext } from '../context.js';
@@ -11,13 +11,6 @@ import { CreateTagBody, DEFAULT_TAG_COLOR, Tag, TagList, TagParams, TagsQuery, U
 
 const tags = ['investigation tags'];
 const taken = () => conflict('A tag with this name already exists in this investigation', 'TAG_EXISTS');
-
-function trimmedName(name: string | undefined): string | undefined {
-  if (name === undefined) return undefined;
-  const trimmed = name.trim();
-  if (trimmed === '') throw badRequest('Tag name cannot be blank', 'VALIDATION_FAILED', [{ field: 'name', message: 'must not be blank' }]);
-  return trimmed;
-}
 
 export async function tagRoutes(fastify: FastifyInstance, { db }: ModuleContext): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -33,7 +26,7 @@ export async function tagRoutes(fastify: FastifyInstance, { db }: ModuleContext)
     { config: WRITE, schema: { tags, summary: 'Create a tag (names unique per investigation, any case) (member)', params: IdParams, body: CreateTagBody, response: { 201: Tag } } },
     async (request, reply) => {
       try {
-        const tag = await repo.insertTag(db, request.params.id, trimmedName(request.body.name)!, request.body.color ?? DEFAULT_TAG_COLOR);
+        const tag = await repo.insertTag(db, request.params.id, request.body.name, request.body.color ?? DEFAULT_TAG_COLOR);
         publish(app, request.params.id, 'tag.created', tag);
         return reply.code(201).send(tag);
       } catch (error) {
@@ -50,7 +43,7 @@ export async function tagRoutes(fastify: FastifyInstance, { db }: ModuleContext)
       const { id, tag_id } = request.params;
       let tag;
       try {
-        tag = await repo.updateTag(db, id, tag_id, { name: trimmedName(request.body.name), color: request.body.color });
+        tag = await repo.updateTag(db, id, tag_id, { name: request.body.name, color: request.body.color });
       } catch (error) {
         if (isUniqueViolation(error)) throw taken();
         throw error;

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PagingQuery, Uuid } from '../../../core/http/schemas.js';
+import { PagingQuery, RequiredText, Uuid } from '../../../core/http/schemas.js';
 
 export const Tag = Type.Object({ id: Uuid, name: Type.String(), color: Type.String() });
 export type Tag = Static<typeof Tag>;
@@ -7,7 +7,7 @@ export type Tag = Static<typeof Tag>;
 export const DEFAULT_TAG_COLOR = '#6B7280';
 const COLOR_PATTERN = '^#[0-9A-Fa-f]{6}$';
 const Color = Type.String({ pattern: COLOR_PATTERN, description: '#RRGGBB' });
-const Name = Type.String({ minLength: 1, maxLength: 50 });
+const Name = RequiredText(50);
 
 export const CreateTagBody = Type.Object(
   { name: Name, color: Type.Optional(Type.String({ pattern: COLOR_PATTERN, default: DEFAULT_TAG_COLOR, description: '#RRGGBB' })) },
