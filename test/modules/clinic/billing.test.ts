@@ -75,6 +75,38 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     assert.equal((await call(app, { method: 'GET', url: '/api/financial/invoices', headers: cashier.headers })).body.pagination.total, before);
   });
 
+  test('amounts with more than two decimals are refused, not rounded', async () => {
+    const listed = async () => (await call(app, { method: 'GET', url: '/api/financial/invoices', headers: cashier.headers })).body.pagination.total;
+    const before = await listed();
+    const bad = await call(app, {
+      method: 'POST',
+      url: '/api/financial/invoices',
+      headers: cashier.headers,
+      payload: { patient_id: patientId, items: [{ description: 'Consultation', quantity: 1, unit_price: 500 }, { description: 'Syrup', quantity: 1, unit_price: 10.999 }], discount: 0.001 },
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'VALIDATION_FAILED');
+    assert.deepEqual(bad.body.details, [
+      { field: 'items.1.unit_price', message: 'must have at most two decimal places (whole cents)' },
+      { field: 'discount', message: 'must have at most two decimal places (whole cents)' },
+    ]);
+    assert.equal(await listed(), before);
+    // Two-decimal amounts that are not exact in binary still pass (0.07, 10.99).
+    const inv = await invoice([{ description: 'Syrup', quantity: 3, unit_price: 10.99 }], { discount: 0.07 });
+    assert.equal(inv.items[0].amount, 32.97);
+    assert.equal(inv.discount, 0.07);
+
+    const paid = async () => (await getInvoice(inv.id)).amount_paid;
+    for (const amount of [50.004, 0.001, 1e-7]) {
+      const { status, body } = await pay({ invoice_id: inv.id, amount, method: 'cash' });
+      assert.equal(status, 400, String(amount));
+      assert.deepEqual(body.details, [{ field: 'amount', message: 'must have at most two decimal places (whole cents)' }], String(amount));
+    }
+    assert.equal(await paid(), 0);
+    assert.equal((await pay({ invoice_id: inv.id, amount: 10.99, method: 'cash' })).status, 201);
+    assert.equal(await paid(), 10.99);
+  });
+
   test('payments move the invoice from unpaid to partial to paid; overpaying is refused', async () => {
     const inv = await invoice([{ description: 'Lab: full haemogram', quantity: 1, unit_price: 1000 }]); // total 1,080
     const first = await pay({ invoice_id: inv.id, amount: 500, method: 'cash' });

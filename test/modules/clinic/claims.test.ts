@@ -87,6 +87,27 @@ describe('SHA claims', () => {
     for (const payload of cases) assert.equal((await call(app, { method: 'POST', url: '/api/sha/claims', headers: manager.headers, payload })).status, 400, JSON.stringify(payload));
   });
 
+  test('amounts with more than two decimals are refused, not rounded', async () => {
+    const precision = [{ field: 'items.0.unit_price', message: 'must have at most two decimal places (whole cents)' }];
+    const item = { intervention_code: 'SHA-01-001', description: 'Consultation', unit_price: 150.255 };
+    const created = await call(app, { method: 'POST', url: '/api/sha/claims', headers: manager.headers, payload: { patient_id: shaPatient.id, items: [item] } });
+    assert.equal(created.status, 400);
+    assert.deepEqual(created.body.details, precision);
+    const claim = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: [{ ...item, unit_price: 150.25 }] });
+    assert.equal(claim.claim_amount, 150.25);
+    const edited = await call(app, { method: 'PUT', url: `/api/sha/claims/${claim.id}`, headers: manager.headers, payload: { items: [item] } });
+    assert.equal(edited.status, 400);
+    assert.deepEqual(edited.body.details, precision);
+    for (const status of ['ready_to_submit', 'submitted']) assert.equal((await move(claim.id, { status })).status, 200);
+    const approved = await move(claim.id, { status: 'approved', approved_amount: 100.001 });
+    assert.equal(approved.status, 400);
+    assert.deepEqual(approved.body.details, [{ field: 'approved_amount', message: 'must have at most two decimal places (whole cents)' }]);
+    assert.equal((await move(claim.id, { status: 'approved', approved_amount: 100.01 })).status, 200);
+    assert.equal((await move(claim.id, { status: 'partially_paid', paid_amount: 50.505 })).status, 400);
+    const stored = await call(app, { method: 'GET', url: `/api/sha/claims/${claim.id}`, headers: manager.headers });
+    assert.deepEqual([stored.body.claim_amount, stored.body.approved_amount, stored.body.paid_amount, stored.body.status], [150.25, 100.01, null, 'approved']);
+  });
+
   test('readiness: SHA patient with a number, a diagnosis and an item', async () => {
     const cash = await createPatient(app, admin, { insurance_type: 'cash', insurance_number: null });
     const cashClaim = await create({ patient_id: cash.id, diagnoses: DIAGNOSES, items: ITEMS });

@@ -6,7 +6,7 @@ import { newId, now } from '../../../core/db/columns.js';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { badRequest, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, toCents } from '../../../core/http/schemas.js';
-import { addDays, audit, dateRange, nextNumber } from '../common.js';
+import { addDays, audit, dateRange, moneyPrecision, nextNumber } from '../common.js';
 import { findPatient } from '../patients/repo.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
@@ -38,7 +38,11 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/financial/invoices',
-    { onRequest, schema: { tags, summary: `Bill a patient; VAT ${vatRate * 100}% of the subtotal, due in ${DUE_DAYS} days`, body: CreateInvoiceBody, response: { 201: Invoice } } },
+    {
+      onRequest,
+      preHandler: moneyPrecision(CreateInvoiceBody),
+      schema: { tags, summary: `Bill a patient; VAT ${vatRate * 100}% of the subtotal, due in ${DUE_DAYS} days`, body: CreateInvoiceBody, response: { 201: Invoice } },
+    },
     async (request, reply) => {
       const body = request.body;
       const items = body.items.map((item) => {
@@ -106,6 +110,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/financial/payments',
     {
       onRequest,
+      preHandler: moneyPrecision(CreatePaymentBody),
       schema: {
         tags,
         summary: 'Record a payment; with Idempotency-Key a retry answers the first result and never pays twice',
@@ -121,8 +126,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
       if (body.method === 'mpesa' && !reference) {
         throw badRequest('An M-Pesa payment needs its transaction reference', 'VALIDATION_FAILED', [{ field: 'reference', message: 'is required when method is mpesa' }]);
       }
-      const amount = toCents(body.amount);
-      if (amount <= 0) throw badRequest('The amount must be at least 0.01', 'VALIDATION_FAILED', [{ field: 'amount', message: 'must be at least 0.01' }]);
+      const amount = toCents(body.amount); // whole cents above 0: the schema and moneyPrecision saw to it
       const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
 
       const replay = (stored: { request_hash: string; response: string }) => {

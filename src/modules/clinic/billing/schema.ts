@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { DateOnly, Nullable, Pagination, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
-import { DateRangeQuery, Money } from '../common.js';
+import { DateRangeQuery, Money, MoneyOf } from '../common.js';
 
 export const PAYMENT_METHODS = ['cash', 'mpesa', 'bank_transfer', 'insurance', 'other'] as const;
 export const INVOICE_STATUSES = ['unpaid', 'partial', 'paid'] as const;
@@ -77,7 +77,7 @@ export const InvoiceList = Type.Object({ invoices: Type.Array(Invoice), paginati
 export const CreatePaymentBody = Type.Object(
   {
     invoice_id: Uuid,
-    amount: Type.Number({ exclusiveMinimum: 0, maximum: 100_000_000 }),
+    amount: MoneyOf({ exclusiveMinimum: 0 }),
     method: Type.Enum([...PAYMENT_METHODS]),
     reference: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
     notes: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))),
