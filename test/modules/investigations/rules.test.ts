@@ -47,7 +47,7 @@ describe('roles', () => {
     const admin = { userId: 'a', role: 'admin' as const };
     const member = { userId: 'm', role: 'member' as const };
     const viewer = { userId: 'v', role: 'viewer' as const };
-    assert.deepEqual(removalDecision(owner, owner), { allowed: false, status: 400, code: 'OWNER_CANNOT_BE_REMOVED', message: 'The owner cannot be removed from the investigation' });
+    assert.deepEqual(removalDecision(owner, owner), { allowed: false, status: 403, code: 'OWNER_CANNOT_BE_REMOVED', message: 'The owner cannot be removed from the investigation' });
     assert.equal(removalDecision(admin, owner).allowed, false);
     assert.deepEqual(removalDecision(viewer, viewer), { allowed: true, self: true });
     assert.deepEqual(removalDecision(admin, member), { allowed: true, self: false });
@@ -59,7 +59,7 @@ describe('roles', () => {
   });
 
   test("the owner's role is fixed", () => {
-    assert.equal(roleChangeDecision({ userId: 'o', role: 'owner' }).allowed, false);
+    assert.deepEqual(roleChangeDecision({ userId: 'o', role: 'owner' }), { allowed: false, status: 403, code: 'OWNER_ROLE_FIXED', message: "The owner's role cannot be changed" });
     assert.equal(roleChangeDecision({ userId: 'v', role: 'viewer' }).allowed, true);
   });
 });

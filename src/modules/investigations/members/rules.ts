@@ -6,13 +6,14 @@ export interface Party {
   role: MemberRole;
 }
 
-export type Decision = { allowed: true; self: boolean } | { allowed: false; status: 400 | 403; code: string; message: string };
+/** A refusal is a 403 (the contract: "a role that may not do something gets 403"); its code says why. */
+export type Decision = { allowed: true; self: boolean } | { allowed: false; status: 403; code: string; message: string };
 
 /**
  * Who may remove whom: nobody removes the owner; anyone may leave; admins and the owner remove others.
  */
 export function removalDecision(actor: Party, target: Party): Decision {
-  if (target.role === 'owner') return { allowed: false, status: 400, code: 'OWNER_CANNOT_BE_REMOVED', message: 'The owner cannot be removed from the investigation' };
+  if (target.role === 'owner') return { allowed: false, status: 403, code: 'OWNER_CANNOT_BE_REMOVED', message: 'The owner cannot be removed from the investigation' };
   if (actor.userId === target.userId) return { allowed: true, self: true };
   if (hasRole(actor.role, 'admin')) return { allowed: true, self: false };
   return { allowed: false, status: 403, code: 'FORBIDDEN', message: 'Only an admin or the owner can remove other members' };
@@ -20,7 +21,7 @@ export function removalDecision(actor: Party, target: Party): Decision {
 
 /** Only the owner changes roles (checked by the route), and never the owner's own. */
 export function roleChangeDecision(target: Party): Decision {
-  if (target.role === 'owner') return { allowed: false, status: 400, code: 'OWNER_ROLE_FIXED', message: "The owner's role cannot be changed" };
+  if (target.role === 'owner') return { allowed: false, status: 403, code: 'OWNER_ROLE_FIXED', message: "The owner's role cannot be changed" };
   return { allowed: true, self: false };
 }
 
