@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Type } from 'typebox';
 import type { AppModule } from '../../src/core/module.js';
 import { Nullable } from '../../src/core/http/schemas.js';
-import { call, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
+import { call, registerAdmin, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
 
 /** A module whose routes fail on purpose, to see what a client gets. */
 const failingModule: AppModule = {
@@ -38,6 +38,19 @@ describe('HTTP plumbing', () => {
     const logout = await call(t.app, { method: 'POST', url: '/api/auth/logout', headers: { ...user.headers, ...json }, payload: '' });
     assert.equal(logout.status, 204);
     assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 401, 'the logout took effect');
+  });
+
+  test('validation details: one line per bad field, from the union branch the value came closest to', async () => {
+    const details = async (method: 'POST' | 'PUT', url: string, payload: object, headers = {}) => {
+      const { status, body } = await call(t.app, { method, url, payload, headers });
+      assert.equal(status, 400);
+      return body.details;
+    };
+    assert.deepEqual(await details('POST', '/api/auth/login', { email: 'alice@example.com' }), [{ field: 'password', message: 'is required' }]);
+    const user = await registerUser(t.app);
+    assert.deepEqual(await details('PUT', '/api/auth/me', { name: '' }, user.headers), [{ field: 'name', message: 'must NOT have fewer than 1 characters' }], 'no "must be null"');
+    const admin = await registerAdmin(t.app);
+    assert.deepEqual(await details('PUT', `/api/admin/users/${user.user.id}`, { role: 'superuser' }, admin.headers), [{ field: 'role', message: 'must be one of: user, admin' }]);
   });
 
   test('a NUL character anywhere in a JSON body is 400 and changes nothing; an escaped backslash before u0000 is text', async () => {

@@ -4,6 +4,7 @@ import { AppError, type ErrorDetail } from './errors.js';
 
 interface AjvIssue {
   instancePath?: string;
+  schemaPath?: string;
   keyword: string;
   message?: string;
   params?: Record<string, unknown>;
@@ -29,12 +30,47 @@ function messageOf(issue: AjvIssue): string {
   return issue.message ?? 'is invalid';
 }
 
+const isNullTypeIssue = (issue: AjvIssue) => issue.keyword === 'type' && issue.params?.type === 'null';
+
+/**
+ * A union (`anyOf`) reports every branch's failures: a nullable field says both "must be >= 0" and
+ * "must be null", a login body with an email is told the email "is not an allowed field" by the
+ * username branch. Only the branch the value came closest to matching is kept (fewest failures, a
+ * `null` branch last); a union of constants becomes one "must be one of" line.
+ */
+function closestBranches(issues: AjvIssue[]): AjvIssue[] {
+  let kept = issues;
+  const unions = issues.filter((issue) => issue.keyword === 'anyOf' && issue.schemaPath).sort((a, b) => a.schemaPath!.length - b.schemaPath!.length);
+  for (const union of unions) {
+    if (!kept.includes(union)) continue; // inside a branch already dropped
+    const prefix = `${union.schemaPath}/`;
+    const branches = new Map<string, AjvIssue[]>();
+    for (const issue of kept) {
+      if (!issue.schemaPath?.startsWith(prefix)) continue;
+      const branch = issue.schemaPath.slice(prefix.length).split('/')[0]!;
+      branches.set(branch, [...(branches.get(branch) ?? []), issue]);
+    }
+    const all = [...branches.values()];
+    if (all.length === 0) continue;
+    const inBranches = new Set(all.flat());
+    const constants = all.every((branch) => branch.length === 1 && branch[0]!.keyword === 'const');
+    const replacement: AjvIssue[] = constants
+      ? [{ ...union, keyword: 'enum', params: { allowedValues: all.map((branch) => branch[0]!.params?.allowedValue) } }]
+      : all.reduce((best, branch) => {
+          const nullOnly = (candidate: AjvIssue[]) => candidate.every(isNullTypeIssue);
+          if (nullOnly(best) !== nullOnly(branch)) return nullOnly(best) ? branch : best;
+          return branch.length < best.length ? branch : best;
+        });
+    kept = kept.flatMap((issue) => (issue === union ? replacement : inBranches.has(issue) ? [] : [issue]));
+  }
+  return kept;
+}
+
 function validationError(error: FastifyError): AppError {
-  const issues = (error.validation ?? []) as AjvIssue[];
+  const issues = closestBranches((error.validation ?? []) as AjvIssue[]);
   const seen = new Set<string>();
   const details: ErrorDetail[] = [];
   for (const issue of issues) {
-    // A union reports one failure per branch; one line per field and message is enough.
     const detail = { field: fieldOf(issue), message: messageOf(issue) };
     const key = `${detail.field}\u0000${detail.message}`;
     if (seen.has(key) || issue.keyword === 'anyOf') continue;
