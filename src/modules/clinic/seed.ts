@@ -4,7 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AuditTables } from '../../core/audit/tables.js';
 import type { Database } from '../../core/db/connect.js';
 import { newId } from '../../core/db/columns.js';
-import { invoiceStatus, invoiceTotals } from './billing/rules.js';
+import { invoiceStatus, invoiceTotals, isProblem } from './billing/rules.js';
 import { formatClaimNumber } from './claims/rules.js';
 import { addActivePatients } from './patients/repo.js';
 import { formatOpNumber, identifierTerms, identityKey, namePrefixes, opKey } from './patients/rules.js';
@@ -289,7 +289,8 @@ export async function seedClinic(database: Database, options: SeedOptions): Prom
         ...(r.chance(0.5) ? [{ description: 'Laboratory tests', quantity: 1, unit_price: r.int(3, 12) * 10_000, item_type: 'lab' }] : []),
         ...(r.chance(0.8) ? [{ description: 'Medication', quantity: r.int(1, 3), unit_price: r.int(2, 15) * 5_000, item_type: 'pharmacy' }] : []),
       ].map((line) => ({ ...line, amount: line.quantity * line.unit_price }));
-      const totals = invoiceTotals(lines.map((line) => ({ quantity: line.quantity, unit_price_cents: line.unit_price })), 0, options.vatRate)!;
+      const totals = invoiceTotals(lines.map((line) => ({ quantity: line.quantity, unit_price_cents: line.unit_price })), 0, options.vatRate);
+      if (isProblem(totals)) throw new Error(`seed invoice: ${totals.field} ${totals.message}`);
       const year = at.slice(0, 4);
       const invoiceNumber = nextInvoice.get(year)!;
       nextInvoice.set(year, invoiceNumber + 1);

@@ -107,6 +107,24 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     assert.equal(await paid(), 10.99);
   });
 
+  test('a line or an invoice above 100,000,000.00 is refused, so stored cents stay exact', async () => {
+    const listed = async () => (await call(app, { method: 'GET', url: '/api/financial/invoices', headers: cashier.headers })).body.pagination.total;
+    const before = await listed();
+    const post = (items: Array<Record<string, unknown>>) => call(app, { method: 'POST', url: '/api/financial/invoices', headers: cashier.headers, payload: { patient_id: patientId, items } });
+    const huge = await post(Array.from({ length: 100 }, () => ({ description: 'Everything', quantity: 99_999, unit_price: 99_999_999.99 })));
+    assert.equal(huge.status, 400);
+    assert.equal(huge.body.code, 'VALIDATION_FAILED');
+    assert.deepEqual(huge.body.details, [{ field: 'items.0', message: 'quantity × unit_price must not exceed 100000000.00' }]);
+    // Lines within the limit whose sum plus VAT is above it.
+    const sum = await post([{ description: 'Theatre', quantity: 1, unit_price: 60_000_000 }, { description: 'Ward', quantity: 1, unit_price: 40_000_000 }]);
+    assert.equal(sum.status, 400);
+    assert.equal(sum.body.details[0].field, 'items');
+    assert.equal(await listed(), before);
+    // Up to the limit it is an ordinary invoice (VAT 8%: 92,592,592.59 + 7,407,407.41 = 100,000,000.00).
+    const largest = await invoice([{ description: 'Theatre', quantity: 1, unit_price: 92_592_592.59 }]);
+    assert.equal(largest.total, 100_000_000);
+  });
+
   test('payments move the invoice from unpaid to partial to paid; overpaying is refused', async () => {
     const inv = await invoice([{ description: 'Lab: full haemogram', quantity: 1, unit_price: 1000 }]); // total 1,080
     const first = await pay({ invoice_id: inv.id, amount: 500, method: 'cash' });

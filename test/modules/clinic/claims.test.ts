@@ -108,6 +108,21 @@ describe('SHA claims', () => {
     assert.deepEqual([stored.body.claim_amount, stored.body.approved_amount, stored.body.paid_amount, stored.body.status], [150.25, 100.01, null, 'approved']);
   });
 
+  test('a line or a claim above 100,000,000.00 is refused', async () => {
+    const line = { intervention_code: 'SHA-01-001', description: 'Everything', quantity: 99_999, unit_price: 99_999_999.99 };
+    const huge = await call(app, { method: 'POST', url: '/api/sha/claims', headers: manager.headers, payload: { patient_id: shaPatient.id, items: Array(100).fill(line) } });
+    assert.equal(huge.status, 400);
+    assert.deepEqual(huge.body.details, [{ field: 'items.0', message: 'quantity × unit_price must not exceed 100000000.00' }]);
+    const claim = await create({ patient_id: shaPatient.id });
+    const half = { ...line, quantity: 1, unit_price: 50_000_000 };
+    const sum = await call(app, { method: 'PUT', url: `/api/sha/claims/${claim.id}`, headers: manager.headers, payload: { items: [half, half, { ...half, unit_price: 0.01 }] } });
+    assert.equal(sum.status, 400);
+    assert.equal(sum.body.details[0].field, 'items');
+    const full = await call(app, { method: 'PUT', url: `/api/sha/claims/${claim.id}`, headers: manager.headers, payload: { items: [half, half] } });
+    assert.equal(full.status, 200);
+    assert.equal(full.body.claim_amount, 100_000_000);
+  });
+
   test('readiness: SHA patient with a number, a diagnosis and an item', async () => {
     const cash = await createPatient(app, admin, { insurance_type: 'cash', insurance_number: null });
     const cashClaim = await create({ patient_id: cash.id, diagnoses: DIAGNOSES, items: ITEMS });

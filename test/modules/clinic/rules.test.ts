@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { canonicalJson, invoiceStatus, invoiceTotals } from '../../../src/modules/clinic/billing/rules.js';
-import { canMoveClaim, claimAmount, claimItems, formatClaimNumber, readinessProblems, statusAmounts } from '../../../src/modules/clinic/claims/rules.js';
+import { canMoveClaim, claimAmount, claimAmountProblem, claimItems, formatClaimNumber, readinessProblems, statusAmounts } from '../../../src/modules/clinic/claims/rules.js';
 import { isWholeCents } from '../../../src/modules/clinic/common.js';
 import { ageOn, formatOpNumber, identifierTerms, identityKey, namePrefixes, phoneForms, prefixUpperBound, searchPrefixes, searchTerms } from '../../../src/modules/clinic/patients/rules.js';
 import { canMove, EMPTY_VITALS, mergeVitals, normaliseDiagnoses } from '../../../src/modules/clinic/visits/rules.js';
@@ -136,7 +136,17 @@ describe('billing rules', () => {
       discount: 10_000,
       total: 144_666,
     });
-    assert.equal(invoiceTotals([{ quantity: 1, unit_price_cents: 100 }], 200, 0.16), null);
+    assert.deepEqual(invoiceTotals([{ quantity: 1, unit_price_cents: 100 }], 200, 0.16), { field: 'discount', message: 'must not exceed subtotal plus VAT' });
+  });
+
+  test('a line or an invoice above 100,000,000.00 is refused, so cents stay exact', () => {
+    const max = 10_000_000_000;
+    assert.equal((invoiceTotals([{ quantity: 99_999, unit_price_cents: 9_999_999_999 }], 0, 0.16) as { field: string }).field, 'items.0');
+    assert.equal((invoiceTotals([{ quantity: 1, unit_price_cents: 1 }, { quantity: 2, unit_price_cents: max / 2 + 1 }], 0, 0.16) as { field: string }).field, 'items.1');
+    // Each line within the limit, the sum or the VAT on it above.
+    assert.equal((invoiceTotals([{ quantity: 1, unit_price_cents: max }, { quantity: 1, unit_price_cents: 1 }], 0, 0) as { field: string }).field, 'items');
+    assert.equal((invoiceTotals([{ quantity: 1, unit_price_cents: max }], 0, 0.16) as { field: string }).field, 'items');
+    assert.deepEqual(invoiceTotals([{ quantity: 1, unit_price_cents: max }], 0, 0), { subtotal: max, vat: 0, discount: 0, total: max });
   });
 
   test('status follows what was paid', () => {
@@ -156,6 +166,13 @@ describe('claim rules', () => {
     const items = claimItems([{ intervention_code: 'sha-01-001', description: 'Consultation', unit_price_cents: 150_000 }, { intervention_code: 'SHA-02-010', description: 'X-ray', quantity: 2, unit_price_cents: 99_950 }]);
     assert.equal(items[0]!.intervention_code, 'SHA-01-001');
     assert.equal(claimAmount(items), 150_000 + 199_900);
+  });
+
+  test('a line or a claim above 100,000,000.00 is refused', () => {
+    const item = (quantity: number, cents: number) => ({ intervention_code: 'SHA-01-001', description: 'x', quantity, unit_price_cents: cents });
+    assert.equal(claimAmountProblem(claimItems([item(1, 10_000_000_000)])), undefined);
+    assert.equal(claimAmountProblem(claimItems([item(1, 5), item(99_999, 9_999_999_999)]))?.field, 'items.1');
+    assert.equal(claimAmountProblem(claimItems([item(1, 10_000_000_000), item(1, 1)]))?.field, 'items');
   });
 
   test('the status machine', () => {

@@ -11,7 +11,7 @@ import { findPatient } from '../patients/repo.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
 import * as repo from './repo.js';
-import { canonicalJson, invoiceStatus, invoiceTotals } from './rules.js';
+import { canonicalJson, invoiceStatus, invoiceTotals, isProblem } from './rules.js';
 import {
   CreateInvoiceBody,
   CreatePaymentBody,
@@ -54,7 +54,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
         toCents(body.discount ?? 0),
         vatRate,
       );
-      if (!totals) throw badRequest('The discount is larger than the invoice', 'VALIDATION_FAILED', [{ field: 'discount', message: 'must not exceed subtotal plus VAT' }]);
+      if (isProblem(totals)) throw badRequest(`Invalid body: ${totals.field} ${totals.message}`, 'VALIDATION_FAILED', [totals]);
       const row = await db.transaction().execute(async (trx) => {
         if (!(await findPatient(trx, body.patient_id))) throw invalidReference('patient_id', 'Patient');
         if (body.visit_id) {

@@ -11,14 +11,19 @@ import type { ClinicTables } from '../tables.js';
 import type { Diagnosis } from '../visits/schema.js';
 import { claimBundle } from './fhir.js';
 import * as repo from './repo.js';
-import { claimAmount, claimItems, canMoveClaim, nextClaimStatuses, readinessProblems, statusAmounts, type ClaimItemCents } from './rules.js';
+import { claimAmount, claimAmountProblem, claimItems, canMoveClaim, nextClaimStatuses, readinessProblems, statusAmounts, type ClaimItemCents } from './rules.js';
 import { Claim, ClaimList, ClaimsQuery, ClaimStatusBody, CreateClaimBody, UpdateClaimBody, type ClaimStatus, type StatusHistoryEntry } from './schema.js';
 
 const tags = ['clinic: SHA claims'];
 
 type ItemBody = { intervention_code: string; description: string; quantity?: number; unit_price: number };
-const itemsFromBody = (items: ItemBody[]): ClaimItemCents[] =>
-  claimItems(items.map((item) => ({ ...item, unit_price_cents: toCents(item.unit_price) })));
+/** The items in cents; 400 when a line or the claim would exceed the money maximum. */
+function itemsFromBody(items: ItemBody[]): ClaimItemCents[] {
+  const cents = claimItems(items.map((item) => ({ ...item, unit_price_cents: toCents(item.unit_price) })));
+  const problem = claimAmountProblem(cents);
+  if (problem) throw badRequest(`Invalid body: ${problem.field} ${problem.message}`, 'VALIDATION_FAILED', [problem]);
+  return cents;
+}
 const diagnosesFromBody = (diagnoses: Array<{ code: string; description: string }>) =>
   diagnoses.map((diagnosis) => ({ code: diagnosis.code, description: diagnosis.description.trim() }));
 

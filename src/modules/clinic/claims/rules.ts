@@ -1,3 +1,4 @@
+import { MONEY_MAX, MONEY_MAX_CENTS } from '../common.js';
 import type { ClaimStatus } from './schema.js';
 
 /** The claim's life with the Social Health Authority; every other move is refused (409). */
@@ -38,6 +39,18 @@ export function claimItems(items: Array<{ intervention_code: string; description
 }
 
 export const claimAmount = (items: ClaimItemCents[]): number => items.reduce((sum, item) => sum + item.amount, 0);
+
+/**
+ * A line or the claim above `MONEY_MAX` is refused: the amounts stay sane, exact integers of cents
+ * (a line is at most 10^10 cents, and 100 of them far below 2^53).
+ */
+export function claimAmountProblem(items: ClaimItemCents[]): Problem | undefined {
+  const limit = MONEY_MAX.toFixed(2);
+  const index = items.findIndex((item) => item.amount > MONEY_MAX_CENTS);
+  if (index >= 0) return { field: `items.${index}`, message: `quantity × unit_price must not exceed ${limit}` };
+  if (claimAmount(items) > MONEY_MAX_CENTS) return { field: 'items', message: `the claim amount must not exceed ${limit}` };
+  return undefined;
+}
 
 export interface Problem {
   field: string;
