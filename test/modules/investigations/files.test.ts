@@ -5,7 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { call, type TestApp } from '../../helpers/app.js';
-import { createBoard, createEntity, eventually, multipart, PNG_BYTES, startInvestigationsApp, type Board } from './helpers.js';
+import { createBoard, createEntity, eventually, multipart, multipartParts, PNG_BYTES, startInvestigationsApp, type Board } from './helpers.js';
 
 let t: TestApp;
 let board: Board;
@@ -103,6 +103,30 @@ describe('attachments', () => {
     assert.equal(missingEntity.status, 404);
     assert.equal(storedFiles(t).length, before);
     assert.deepEqual((await call(t.app, { method: 'GET', url: `${base()}/entities/${entity}/attachments`, headers: member() })).body.attachments, []);
+  });
+
+  test('more than one file in one upload is 400 TOO_MANY_FILES and keeps none of them, for attachments and photos', async () => {
+    const entity = await createEntity(t.app, board.id, board.users.member);
+    const before = storedFiles(t).length;
+    const send = (kind: string, body: ReturnType<typeof multipartParts>) =>
+      call(t.app, { method: 'POST', url: `${base()}/entities/${entity}/${kind}`, headers: { ...member(), ...body.headers }, payload: body.payload });
+    const uploads: Array<[string, ReturnType<typeof multipartParts>]> = [
+      ['attachments', multipartParts([{ field: 'file', filename: 'a.txt', content: 'first' }, { field: 'file', filename: 'b.txt', content: 'second' }])],
+      ['attachments', multipartParts([{ field: 'file', filename: 'a.txt', content: 'first' }, { field: 'note', content: 'a form field' }, { field: 'other', filename: 'b.txt', content: 'second' }])],
+      ['photo', multipartParts([{ field: 'photo', filename: 'a.png', content: PNG_BYTES }, { field: 'photo', filename: 'b.png', content: PNG_BYTES }])],
+    ];
+    for (const [kind, body] of uploads) {
+      const response = await send(kind, body);
+      assert.equal(response.status, 400, `${kind}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.code, 'TOO_MANY_FILES', kind);
+    }
+    assert.equal(storedFiles(t).length, before, 'no file kept');
+    assert.deepEqual((await call(t.app, { method: 'GET', url: `${base()}/entities/${entity}/attachments`, headers: member() })).body.attachments, []);
+    assert.equal((await call(t.app, { method: 'GET', url: `${base()}/entities/${entity}`, headers: member() })).body.photo_url, null);
+    // One file with form fields around it is still one upload.
+    const withFields = await send('attachments', multipartParts([{ field: 'note', content: 'x' }, { field: 'file', filename: 'a.txt', content: 'only' }, { field: 'note', content: 'y' }]));
+    assert.equal(withFields.status, 201, JSON.stringify(withFields.body));
+    assert.equal(withFields.body.size, 4);
   });
 
   test('deleting an attachment deletes its file', async () => {

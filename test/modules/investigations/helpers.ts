@@ -55,10 +55,22 @@ export async function createEntity(app: FastifyInstance, boardId: string, user: 
 
 /** A multipart/form-data body with one file part. */
 export function multipart(field: string, filename: string, content: Buffer, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
+  return multipartParts([{ field, filename, content, type }]);
+}
+
+/** A multipart/form-data body with these parts in order: a part with a `filename` is a file, one without a form field. */
+export function multipartParts(parts: Array<{ field: string; filename?: string; content: Buffer | string; type?: string }>): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----test${randomBytes(8).toString('hex')}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, content, tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  const chunks = parts.flatMap(({ field, filename, content, type = 'application/octet-stream' }) => [
+    Buffer.from(
+      filename === undefined
+        ? `--${boundary}\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n`
+        : `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`,
+    ),
+    Buffer.from(content),
+    Buffer.from('\r\n'),
+  ]);
+  return { payload: Buffer.concat([...chunks, Buffer.from(`--${boundary}--\r\n`)]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
 export const PNG_BYTES = Buffer.concat([
