@@ -153,7 +153,10 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     assert.deepEqual(detail.payments.map((p: { amount: number; method: string }) => [p.amount, p.method]), [[500, 'cash'], [580, 'mpesa']]);
     const audit = await call(app, { method: 'GET', url: '/api/audit?resource=payment&action=create', headers: admin.headers });
     assert.equal(audit.body.entries[0].resource_id, rest.body.payment.id);
-    assert.equal(audit.body.entries[0].details.amount, 58000);
+    // Amounts in the audit log are in KES, as the API shows them (not the stored cents).
+    assert.equal(audit.body.entries[0].details.amount, 580);
+    const created = await call(app, { method: 'GET', url: `/api/audit?resource=invoice&action=create&resource_id=${inv.id}`, headers: admin.headers });
+    assert.deepEqual(created.body.entries[0].details, { invoice_number: inv.invoice_number, total: 1080 });
   });
 
   test('payment input rules: M-Pesa needs a reference, amounts positive, methods known', async () => {

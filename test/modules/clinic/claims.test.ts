@@ -173,6 +173,11 @@ describe('SHA claims', () => {
     const audit = await call(app, { method: 'GET', url: `/api/audit?resource=claim&action=status&limit=200`, headers: admin.headers });
     const mine = audit.body.entries.filter((entry: { resource_id: string }) => entry.resource_id === claim.id);
     assert.equal(mine.length, 4);
+    // Amounts in the audit log are in KES, as the API shows them (not the stored cents).
+    assert.deepEqual(mine[0].details, { from: 'approved', to: 'partially_paid', paid_amount: 1000 });
+    assert.deepEqual(mine[1].details, { from: 'submitted', to: 'approved', approved_amount: 1800 });
+    const created = await call(app, { method: 'GET', url: `/api/audit?resource=claim&action=create&resource_id=${claim.id}`, headers: admin.headers });
+    assert.deepEqual(created.body.entries[0].details, { claim_number: claim.claim_number, claim_amount: 2001 });
   });
 
   test('rejected claims go back to draft to be corrected, then get paid in full', async () => {

@@ -79,7 +79,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
           updated_at: at,
         };
         await trx.insertInto('clinic_invoices').values(invoice).execute();
-        await audit(trx, request, 'create', 'invoice', invoice.id, { invoice_number: invoice.invoice_number, total: totals.total });
+        await audit(trx, request, 'create', 'invoice', invoice.id, { invoice_number: invoice.invoice_number, total: fromCents(totals.total) });
         return invoice;
       });
       return reply.code(201).send(repo.toInvoice(row));
@@ -177,7 +177,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
           if (key) {
             await trx.updateTable('clinic_payment_keys').set({ response: JSON.stringify(result) }).where('user_id', '=', request.user.id).where('key', '=', key).execute();
           }
-          await audit(trx, request, 'create', 'payment', payment.id, { invoice_id: invoice.id, amount, method: body.method, status: updated.status });
+          await audit(trx, request, 'create', 'payment', payment.id, { invoice_id: invoice.id, amount: fromCents(amount), method: body.method, status: updated.status });
           return { result };
         });
       } catch (error) {

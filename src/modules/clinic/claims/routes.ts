@@ -67,7 +67,7 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
           { patient_id: body.patient_id, visit_id: body.visit_id ?? null, diagnoses, items, claim_amount: claimAmount(items), notes: body.notes?.trim() || null },
           request.user.id,
         );
-        await audit(trx, request, 'create', 'claim', claim.id, { claim_number: claim.claim_number, claim_amount: claim.claim_amount });
+        await audit(trx, request, 'create', 'claim', claim.id, { claim_number: claim.claim_number, claim_amount: fromCents(Number(claim.claim_amount)) });
         return claim;
       });
       return reply.code(201).send(repo.toClaim(row));
@@ -165,7 +165,9 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
           ...amounts,
         });
         if (!updated) throw conflict('The claim changed meanwhile; reload it and try again', 'INVALID_STATUS_TRANSITION');
-        await audit(trx, request, 'status', 'claim', claim.id, { from, to, ...amounts });
+        // Amounts in the audit log are in KES, as the API shows them, not the stored cents.
+        const shown = Object.fromEntries(Object.entries(amounts).map(([field, cents]) => [field, fromCents(cents)]));
+        await audit(trx, request, 'status', 'claim', claim.id, { from, to, ...shown });
         return updated;
       });
       return repo.toClaim(row);
