@@ -4,7 +4,7 @@ import type { AppModule } from '../../core/module.js';
 import { gatewayOf } from './gateway.js';
 import { chatPlugin } from './plugin.js';
 import { withSystemPrompt } from './rules.js';
-import { generationCancelled, type ChatMessage } from './upstream.js';
+import { blameForModel, generationCancelled, type ChatMessage } from './upstream.js';
 
 export const chatModule: AppModule = { name: 'chat', migrations: [], plugin: chatPlugin };
 
@@ -40,7 +40,8 @@ export interface Completion {
  * `app` is any Fastify instance of the app (a module's plugin instance will do): the chat plugin
  * records its gateway under the app's HTTP server. Errors are AppErrors: 503 `LLM_UNAVAILABLE` when
  * the upstream cannot be reached or the chat module is not mounted (MODULES without `chat`), 502
- * when it answered with an error or nonsense, 429 when the queue is full.
+ * when it answered with an error or nonsense, 404 `MODEL_NOT_FOUND` when `options.model` names a
+ * model the upstream does not have (a missing default CHAT_MODEL is a 502), 429 when the queue is full.
  */
 export async function complete(app: FastifyInstance, options: CompleteOptions): Promise<Completion> {
   const gateway = gatewayOf(app.server);
@@ -54,6 +55,8 @@ export async function complete(app: FastifyInstance, options: CompleteOptions): 
   try {
     const answer = await generation.answer;
     return { content: answer.content, cached: generation.cached, model: generation.model };
+  } catch (error) {
+    throw blameForModel(error, options.model !== undefined);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     generation.release();

@@ -9,7 +9,7 @@ import { MAX_MESSAGE_CHARS, MAX_MESSAGES } from './rules.js';
 import { checkTotalSize, failureText, prepareRequest } from './routes.js';
 import { ModelName } from './schema.js';
 import { onClientGone, openSse } from './sse.js';
-import type { ChatMessage, GenerationOptions, Upstream } from './upstream.js';
+import { blameForModel, type ChatMessage, type GenerationOptions, type Upstream } from './upstream.js';
 
 /**
  * The OpenAI-compatible front door: any OpenAI client library can use the gateway (base URL
@@ -138,6 +138,8 @@ export async function openAiRoutes(fastify: FastifyInstance, options: { access: 
             choices: [{ index: 0, message: { role: 'assistant', content: answer.content }, finish_reason: answer.finish_reason }],
             usage: { prompt_tokens: answer.prompt_tokens, completion_tokens: answer.completion_tokens, total_tokens: answer.prompt_tokens + answer.completion_tokens },
           });
+        } catch (error) {
+          throw blameForModel(error, body.model !== undefined);
         } finally {
           generation.release();
         }
@@ -147,7 +149,7 @@ export async function openAiRoutes(fastify: FastifyInstance, options: { access: 
         await generation.started;
       } catch (error) {
         generation.release();
-        throw error;
+        throw blameForModel(error, body.model !== undefined);
       }
       const sse = openSse(reply);
       const chunk = (delta: Record<string, string>, finish: string | null) => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });

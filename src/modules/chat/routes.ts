@@ -8,7 +8,7 @@ import type { JobQueue, JobOutcome } from './jobs.js';
 import { MAX_TOTAL_CHARS, ratio, totalChars, withSystemPrompt, wordChunks } from './rules.js';
 import { ActionReply, CacheAction, CacheStats, CancelReply, ChatBody, ChatReply, JobParams, QueueAccepted, QueueBody, QueueQuery, QueueReply, SseBody } from './schema.js';
 import { onClientGone, openSse, type SseStream } from './sse.js';
-import type { ChatMessage, Upstream, UpstreamRequest } from './upstream.js';
+import { blameForModel, type ChatMessage, type Upstream, type UpstreamRequest } from './upstream.js';
 
 export interface ChatRouteOptions {
   access: ChatAccess;
@@ -100,15 +100,17 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
         try {
           const answer = await generation.answer;
           return reply.type('application/json; charset=utf-8').send({ message: { role: 'assistant', content: answer.content }, cached: generation.cached, model: generation.model });
+        } catch (error) {
+          throw blameForModel(error, body.model !== undefined);
         } finally {
           generation.release();
         }
       }
       try {
-        await generation.started; // failures before the first byte are plain JSON errors (503, 502)
+        await generation.started; // failures before the first byte are plain JSON errors (503, 502, 404)
       } catch (error) {
         generation.release();
-        throw error;
+        throw blameForModel(error, body.model !== undefined);
       }
       streamGeneration(openSse(reply), generation, request.id);
       return reply;
@@ -243,7 +245,9 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
       const { action, data } = request.body;
       if (action === 'warm_model') {
         const model = data?.model ?? config.chatModel;
-        await upstream.warm(model);
+        await upstream.warm(model).catch((error: unknown) => {
+          throw blameForModel(error, data?.model !== undefined);
+        });
         return { success: true, message: `Model ${model} is loaded and kept for ${config.ollamaKeepAlive}` };
       }
       await gateway.cache.clear();

@@ -77,6 +77,18 @@ export const llmFailed = (message: string): AppError => new AppError(502, 'LLM_E
 /** The upstream answered something that is not the protocol. */
 export const llmNonsense = (message: string): AppError => new AppError(502, 'LLM_BAD_RESPONSE', message);
 export const generationCancelled = (): AppError => new AppError(409, 'CANCELLED', 'The generation was cancelled');
+/** The caller named a model the upstream does not have (Ollama and OpenAI answer 404): the caller's error. */
+export const modelNotFound = (model: string): AppError =>
+  new AppError(404, 'MODEL_NOT_FOUND', `Model "${model}" is not available on the language model server (it may need to be pulled)`);
+
+/**
+ * A missing model is the caller's error only when the caller named it: the default `CHAT_MODEL`
+ * missing upstream is this server's misconfiguration, a 502 like any other upstream refusal.
+ */
+export function blameForModel(error: unknown, callerNamedModel: boolean): unknown {
+  if (callerNamedModel || !(error instanceof AppError) || error.code !== 'MODEL_NOT_FOUND') return error;
+  return llmFailed(`The configured default model is not available on the language model server: ${error.message}`);
+}
 
 const MAX_ERROR_TEXT = 300;
 const MAX_ANSWER_CHARS = 4_000_000;
@@ -91,8 +103,17 @@ function upstreamErrorText(body: unknown): string | null {
   return null;
 }
 
-/** Turns an HTTP error answer into our error: a busy or absent server is unavailable, anything else failed. */
-async function errorFromResponse(response: Response): Promise<AppError> {
+/**
+ * A 404 that names a missing model: Ollama `{"error": "model \"x\" not found, try pulling it first"}`,
+ * OpenAI `{"error": {"code": "model_not_found", ...}}`, vLLM `{"message": "The model `x` does not exist."}`.
+ * A 404 without it (a wrong base URL) stays the server's problem.
+ */
+function isMissingModel(status: number, text: string): boolean {
+  return status === 404 && (/model_not_found/.test(text) || (/model/i.test(text) && /not found|does not exist/i.test(text)));
+}
+
+/** Turns an HTTP error answer into our error: a busy or absent server is unavailable, a missing model is 404, anything else failed. */
+async function errorFromResponse(response: Response, model?: string): Promise<AppError> {
   const text = await response.text().catch(() => '');
   let detail: string | null = null;
   try {
@@ -100,6 +121,7 @@ async function errorFromResponse(response: Response): Promise<AppError> {
   } catch {
     // not JSON: fall through to the status alone
   }
+  if (model !== undefined && isMissingModel(response.status, text)) return modelNotFound(model);
   if (response.status === 503 || response.status === 429 || response.status === 502 || response.status === 504) {
     return llmUnavailable(`The language model server is unavailable (HTTP ${response.status}${detail ? `: ${detail}` : ''})`);
   }
@@ -192,7 +214,7 @@ function ollamaUpstream(settings: UpstreamSettings): Upstream {
         ...(ollamaOptions(request.options) ? { options: ollamaOptions(request.options) } : {}),
       };
       const { response, timeout } = await send(`${base}/api/chat`, { method: 'POST', headers: json, body: JSON.stringify(body) }, hooks.signal, settings.timeoutMs);
-      if (!response.ok) throw await errorFromResponse(response);
+      if (!response.ok) throw await errorFromResponse(response, request.model);
       if (!response.body) throw llmNonsense('The language model server sent an empty answer');
       const type = response.headers.get('content-type') ?? '';
       if (!/ndjson|json/.test(type)) {
@@ -249,7 +271,7 @@ function ollamaUpstream(settings: UpstreamSettings): Upstream {
         new AbortController().signal,
         settings.timeoutMs,
       );
-      if (!response.ok) throw await errorFromResponse(response);
+      if (!response.ok) throw await errorFromResponse(response, model);
       const body = (await response.json().catch(() => null)) as { done?: unknown } | null;
       if (!body || body.done !== true) throw llmNonsense('The language model server did not confirm loading the model');
     },
@@ -283,7 +305,7 @@ function openAiUpstream(settings: UpstreamSettings): Upstream {
       ...(request.format === 'json' ? { response_format: { type: 'json_object' } } : {}),
     };
     const sent = await send(`${base}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, hooks.signal, settings.timeoutMs);
-    if (!sent.response.ok) throw await errorFromResponse(sent.response);
+    if (!sent.response.ok) throw await errorFromResponse(sent.response, request.model);
     return sent;
   }
 

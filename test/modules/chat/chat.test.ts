@@ -147,9 +147,20 @@ describe('POST /api/chat-optimized, streaming', () => {
       assert.match(response.headers.get('content-type') ?? '', /application\/json/);
       assert.equal(((await response.json()) as { code: string }).code, code, marker);
     }
-    const missing = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: userMessage(unique()), model: 'missing-model', stream: false } });
-    assert.equal(missing.status, 502);
-    assert.match(missing.body.error, /not found/);
+  });
+
+  test('a model the upstream does not have is the caller\'s error: 404 MODEL_NOT_FOUND, streaming or not, never cached', async () => {
+    for (const stream of [false, true]) {
+      const missing = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: userMessage(unique()), model: 'missing-model', stream } });
+      assert.equal(missing.status, 404, `stream: ${stream}`);
+      assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
+      assert.match(missing.body.error, /missing-model/);
+      assert.match(String(missing.response.headers['content-type']), /application\/json/);
+    }
+    const again = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: userMessage('same'), model: 'missing-model', stream: false } });
+    const twice = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: userMessage('same'), model: 'missing-model', stream: false } });
+    assert.deepEqual([again.status, twice.status], [404, 404]);
+    assert.equal(twice.body.code, 'MODEL_NOT_FOUND', 'the error was not cached as an answer');
   });
 });
 
@@ -266,7 +277,8 @@ describe('/api/cache-stats', () => {
     assert.equal(warm.body.success, true);
     assert.equal(fake.warmed.at(-1), 'qwen2.5:0.5b');
     const missing = await call(t.app, { method: 'POST', url: '/api/cache-stats', headers: admin.headers, payload: { action: 'warm_model', data: { model: 'missing-one' } } });
-    assert.equal(missing.status, 502);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
 
     const said = unique();
     await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: userMessage(said), stream: false } });
@@ -292,6 +304,28 @@ describe('/api/cache-stats', () => {
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
     assert.match(metrics.body, /chat_queue_depth\{state="waiting"\} 0/);
     assert.match(metrics.body, /chat_queue_depth\{state="running"\} 0/);
+  });
+});
+
+describe('a default CHAT_MODEL the upstream does not have', () => {
+  let misconfigured: TestApp;
+  let who: TestUser;
+  let boss: TestUser;
+  before(async () => {
+    misconfigured = await startTestApp({ OLLAMA_URL: fake.url, CHAT_MODEL: 'missing-default' }, { modules: [chatModule] });
+    who = await registerUser(misconfigured.app);
+    boss = await registerAdmin(misconfigured.app);
+  });
+  after(() => misconfigured.close());
+
+  test("is the server's misconfiguration, not the caller's: 502 LLM_ERROR, for chat and warm_model", async () => {
+    const chat = await call(misconfigured.app, { method: 'POST', url: '/api/chat-optimized', headers: who.headers, payload: { messages: userMessage(unique()), stream: false } });
+    assert.equal(chat.status, 502);
+    assert.equal(chat.body.code, 'LLM_ERROR');
+    assert.match(chat.body.error, /default model/);
+    const warm = await call(misconfigured.app, { method: 'POST', url: '/api/cache-stats', headers: boss.headers, payload: { action: 'warm_model' } });
+    assert.equal(warm.status, 502);
+    assert.equal(warm.body.code, 'LLM_ERROR');
   });
 });
 

@@ -93,6 +93,15 @@ describe('the OpenAI-compatible front door (Ollama upstream)', () => {
     assert.deepEqual(body.data.map((model: { id: string }) => model.id), ['llama3.2:latest', 'qwen2.5:0.5b']);
     for (const model of body.data) assert.equal(model.object, 'model');
   });
+
+  test("an unknown model is 404 in OpenAI's error shape, streaming or not", async () => {
+    for (const stream of [false, true]) {
+      const { status, body } = await call(t.app, { method: 'POST', url: '/v1/chat/completions', headers: user.headers, payload: { model: 'missing-model', messages: [{ role: 'user', content: unique() }], stream } });
+      assert.equal(status, 404, `stream: ${stream}`);
+      assert.deepEqual(body.error, { message: body.error.message, type: 'not_found_error', code: 'MODEL_NOT_FOUND', param: null });
+      assert.match(body.error.message, /missing-model/);
+    }
+  });
 });
 
 describe('an OpenAI-compatible upstream (LLM_PROVIDER=openai)', () => {
@@ -123,7 +132,8 @@ describe('an OpenAI-compatible upstream (LLM_PROVIDER=openai)', () => {
     const broken = await postSse(`${base}/api/chat-optimized`, { messages: [{ role: 'user', content: unique('[[midfail]]') }] }, user.headers);
     assert.match(String((broken.events.at(-1) as { error: string }).error), /the model crashed/);
     const missing = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: [{ role: 'user', content: 'x' }], model: 'missing-x', stream: false } });
-    assert.equal(missing.status, 502);
+    assert.equal(missing.status, 404, "an OpenAI 404 model_not_found is the caller's error too");
+    assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
   });
 
   test('health, models and warm-up use the OpenAI endpoints', async () => {
