@@ -24,7 +24,7 @@ export const coreMigrations: Migration[] = [
         .addColumn('created_at', 'text', (col) => col.notNull())
         .addColumn('updated_at', 'text', (col) => col.notNull())
         .execute();
-      // Usernames are unique whatever their case; emails are stored lower-cased.
+      // Usernames are unique whatever their case (emails too, since core_004).
       await sql`create unique index users_username_lower on users (lower(username))`.execute(db);
       await db.schema.createIndex('users_created_at').on('users').column('created_at').execute();
 
@@ -61,4 +61,18 @@ export const coreMigrations: Migration[] = [
     },
   },
   auditMigration,
+  {
+    name: 'core_004_case_insensitive_email',
+    async up(db, dialect) {
+      if (dialect === 'sqlite') {
+        // Indexes on lower(...) made before the app's Unicode lower() (src/core/db/connect.ts) hold
+        // SQLite's ASCII-only keys: rebuild them, whichever module made them.
+        const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'index' and sql like '%lower(%'`.execute(db);
+        for (const { name } of rows) await sql`reindex ${sql.id(name)}`.execute(db);
+      }
+      // Emails are stored lower-cased, but rows imported from older systems may not be: uniqueness
+      // and look-ups go through lower(email) so the case never matters.
+      await sql`create unique index users_email_lower on users (lower(email))`.execute(db);
+    },
+  },
 ];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { hashSync as bcryptHash } from '@node-rs/bcrypt';
 import { call, registerUser, startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
 
@@ -34,6 +35,27 @@ describe('auth', () => {
       assert.equal(body.user.is_active, true);
       assert.match(body.user.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
       assert.ok(!('password_hash' in body.user) && !('password' in body.user) && !('failed_logins' in body.user), "!('password_hash' in body.user) && !('password' in body.user) && !('failed_logins' in body.user)");
+    });
+
+    test('an email imported in mixed case logs in and stays taken, whatever the case', async () => {
+      const user = await registerUser(t.app);
+      const imported = `Imported.${user.email.split('@')[0]}@Example.COM`;
+      await t.app.db.updateTable('users').set({ email: imported }).where('id', '=', user.user.id).execute();
+      const login = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: imported.toLowerCase(), password: user.password } });
+      assert.equal(login.status, 200);
+      const again = await call(t.app, { method: 'POST', url: '/api/auth/register', payload: { email: imported.toLowerCase(), password: 'long enough pw' } });
+      assert.equal(again.status, 409);
+      assert.equal(again.body.code, 'EMAIL_TAKEN');
+      const count = await t.app.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where(sql<string>`lower(email)`, '=', imported.toLowerCase()).executeTakeFirstOrThrow();
+      assert.equal(Number(count.n), 1);
+    });
+
+    test('two registrations racing for one username: the loser is told the username is taken', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => call(t.app, { method: 'POST', url: '/api/auth/register', payload: { email: `racer${i}-${Date.now()}@example.com`, password: 'long enough pw', username: `racer-${process.pid}` } })),
+      );
+      assert.deepEqual(answers.map((answer) => answer.status).sort(), [201, 409, 409, 409]);
+      for (const answer of answers.filter((candidate) => candidate.status === 409)) assert.equal(answer.body.code, 'USERNAME_TAKEN');
     });
 
     test('409 for a taken email or username, whatever their case', async () => {

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { migrationGroupsFor } from '../../src/app.js';
 import { newId } from '../../src/core/db/columns.js';
+import { openDatabase } from '../../src/core/db/connect.js';
+import { migrate } from '../../src/core/db/migrator.js';
 import { isUniqueViolation } from '../../src/core/db/errors.js';
 import { preparedQuery } from '../../src/core/db/prepared.js';
 import type { CoreTables } from '../../src/core/db/tables.js';
@@ -56,6 +63,18 @@ describe('database layer', () => {
     assert.deepEqual(await names('100%'), ['Percy 100% Sure_Thing']);
     assert.deepEqual(await names('sure_thing'), ['Percy 100% Sure_Thing']);
     assert.deepEqual(await names("'; drop table users; --"), []);
+  });
+
+  test('lower() folds case beyond ASCII on this dialect, in searches and in expression indexes', async () => {
+    await registerUser(t.app, { name: 'Émile ÖLAND' });
+    const names = async (term: string) => (await t.app.db.selectFrom('users').select('name').where(textMatches(['name'], term)).execute()).map((row) => row.name);
+    assert.deepEqual(await names('émile'), ['Émile ÖLAND']);
+    assert.deepEqual(await names('Émile öland'), ['Émile ÖLAND']);
+    await sql`create table fold_test (name text)`.execute(t.app.db);
+    await sql`create unique index fold_test_name on fold_test (lower(name))`.execute(t.app.db);
+    await sql`insert into fold_test values ('ÉCOLE')`.execute(t.app.db);
+    const duplicate = await sql`insert into fold_test values ('école')`.execute(t.app.db).catch((caught: unknown) => caught);
+    assert.ok(isUniqueViolation(duplicate), 'ÉCOLE and école are one name');
   });
 
   test('booleans and JSON text round-trip on this dialect', async () => {
@@ -171,6 +190,30 @@ describe('database layer', () => {
       assert.deepEqual(await all(), [{ id: 1, title: 'one', extra: null }]);
     } finally {
       await t.app.db.schema.dropTable('row_shape_probe').execute();
+    }
+  });
+});
+
+describe('SQLite databases made before the Unicode lower()', { skip: process.env.TEST_DATABASE_URL ? 'SQLite only' : false }, () => {
+  test('core_004 rebuilds their lower(...) indexes, so look-ups through them find non-ASCII names', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'fold-'));
+    try {
+      const old = new BetterSqlite3(path.join(dataDir, 'app.db'));
+      old.exec("create table module_names (name text); create unique index module_names_lower on module_names (lower(name)); insert into module_names values ('ÉCOLE');");
+      old.close();
+      const database = await openDatabase({ dataDir, databaseUrl: null });
+      try {
+        const find = () => sql<{ name: string }>`select name from module_names where lower(name) = ${'école'}`.execute(database.db);
+        const plan = await sql<{ detail: string }>`explain query plan select name from module_names where lower(name) = ${'école'}`.execute(database.db);
+        assert.match(plan.rows[0]!.detail, /USING INDEX module_names_lower/);
+        assert.deepEqual((await find()).rows, [], 'the stale index holds SQLite\u2019s ASCII-only key');
+        await migrate(database, migrationGroupsFor([]));
+        assert.deepEqual((await find()).rows, [{ name: 'ÉCOLE' }]);
+      } finally {
+        await database.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

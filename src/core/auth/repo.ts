@@ -81,13 +81,13 @@ export async function findCredentials(db: Db, login: { email?: string; username?
   } else {
     const email = normaliseEmail(login.email ?? '');
     // Old clients send a username in the email field; a value without "@" can only be one.
-    query = email.includes('@') ? query.where('email', '=', email) : query.where(sql<string>`lower(username)`, '=', email);
+    query = query.where(sql<string>`lower(${sql.ref(email.includes('@') ? 'email' : 'username')})`, '=', email);
   }
   return query.executeTakeFirst();
 }
 
 export async function emailTaken(db: Db, email: string): Promise<boolean> {
-  return (await db.selectFrom('users').select('id').where('email', '=', normaliseEmail(email)).executeTakeFirst()) !== undefined;
+  return (await db.selectFrom('users').select('id').where(sql<string>`lower(email)`, '=', normaliseEmail(email)).executeTakeFirst()) !== undefined;
 }
 
 export async function usernameTaken(db: Db, username: string, exceptUserId?: string): Promise<boolean> {

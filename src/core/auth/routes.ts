@@ -44,8 +44,12 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       try {
         user = await repo.insertUser(db, { ...body, password_hash: await hashPassword(body.password) });
       } catch (error) {
-        // Two registrations racing for the same email or username: the loser gets the same 409.
-        if (isUniqueViolation(error)) throw conflict('Email or username is already taken', 'EMAIL_TAKEN');
+        // Two registrations racing for the same email or username: the loser gets the 409 it
+        // would have had a moment later.
+        if (isUniqueViolation(error)) {
+          if (await repo.emailTaken(db, body.email)) throw conflict('Email is already registered', 'EMAIL_TAKEN');
+          throw conflict('Username is already taken', 'USERNAME_TAKEN');
+        }
         throw error;
       }
       const tokens = await openSession(request, user.id);

@@ -151,6 +151,11 @@ function openSqlite(file: string): Database {
   raw.pragma('foreign_keys = ON');
   raw.pragma('temp_store = MEMORY');
   raw.pragma('cache_size = -32000');
+  // SQLite's own lower() folds ASCII only, so "ÉCOLE" and "école" were different tag names and
+  // usernames, and a search for "émile" missed "Émile". JavaScript's Unicode case folding replaces it
+  // (PostgreSQL's lower() already folds Unicode in a UTF-8 locale). It is deterministic, so the
+  // expression indexes on lower(...) use it too; core_004 rebuilt the ones made before it.
+  raw.function('lower', { deterministic: true }, (value: unknown) => (value === null ? null : String(value).toLowerCase()));
   const statements = withStatementCache(raw);
   const db = new Kysely<CoreTables>({ dialect: new AppSqliteDialect({ database: statements }) });
   registerDirectReader(db, statements.directReader);

@@ -48,9 +48,14 @@ export function prepareRequest(
   return { request: { model: model ?? config.chatModel, messages: withPrompt.messages }, system: withPrompt.system };
 }
 
+/** One content event; the pieces of a cache hit are marked `cached: true` (contract). */
+export function pieceEvent(content: string, cached: boolean): { content: string; done: false; cached?: true } {
+  return cached ? { content, done: false, cached: true } : { content, done: false };
+}
+
 /** Streams a generation as the contract's SSE events and ends the response. */
 function streamGeneration(sse: SseStream, generation: Generation, requestId: string): void {
-  const unfollow = generation.follow((piece) => sse.send({ content: piece, done: false }));
+  const unfollow = generation.follow((piece) => sse.send(pieceEvent(piece, generation.cached)));
   generation.answer
     .then(
       () => sse.send({ done: true, cached: generation.cached, request_id: requestId }),
@@ -64,7 +69,7 @@ function streamGeneration(sse: SseStream, generation: Generation, requestId: str
 
 function replayOutcome(sse: SseStream, outcome: JobOutcome, requestId: string): void {
   if (outcome.ok) {
-    for (const piece of wordChunks(outcome.content)) sse.send({ content: piece, done: false });
+    for (const piece of wordChunks(outcome.content)) sse.send(pieceEvent(piece, outcome.cached));
     sse.send({ done: true, cached: outcome.cached, request_id: requestId });
   } else {
     sse.send({ done: true, error: outcome.error });
@@ -185,7 +190,7 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
         sse.raw(': connected\n\n');
         const heartbeat = setInterval(() => sse.raw(': waiting\n\n'), HEARTBEAT_MS);
         heartbeat.unref();
-        const unfollow = job.generation.follow((piece) => sse.send({ content: piece, done: false }));
+        const unfollow = job.generation.follow((piece) => sse.send(pieceEvent(piece, job.generation.cached)));
         // Closing this stream does not cancel the job: it belongs to the queue until DELETE.
         void job.settled.then((outcome) => {
           clearInterval(heartbeat);

@@ -34,7 +34,8 @@ export const ChatReply = Type.Object({
 });
 
 export const SseBody = Type.String({
-  description: 'Server-sent events: `data: {"content", "done": false}` pieces, then `data: {"done": true, "cached", "request_id"}` or `data: {"done": true, "error"}`',
+  description:
+    'Server-sent events: `data: {"content", "done": false}` pieces (a cache hit\'s pieces add `"cached": true`), then `data: {"done": true, "cached", "request_id"}` or `data: {"done": true, "error"}`',
 });
 
 export const QueueBody = Type.Object(

@@ -110,7 +110,10 @@ describe('POST /api/chat-optimized, streaming', () => {
     const replayed = replay.events.slice(0, -1) as { content: string }[];
     assert.equal(contentOf(replayed), expected(said));
     assert.equal(replayed.length, expected(said).split(' ').length, 'one piece per word');
-    for (const piece of replayed) assert.match(piece.content, /^\S+\s*$/);
+    for (const piece of replayed) {
+      assert.match(piece.content, /^\S+\s*$/);
+      assert.deepEqual(piece, { content: piece.content, done: false, cached: true }, 'a cache hit\'s pieces are marked cached: true');
+    }
     assert.deepEqual({ ...(replay.events.at(-1) as object), request_id: 'x' }, { done: true, cached: true, request_id: 'x' });
     assert.equal(fake.stats.chat, before + 1);
   });

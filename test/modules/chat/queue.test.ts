@@ -88,6 +88,10 @@ describe('the chat queue', () => {
     const again = await enqueue(t.app, owner, said);
     const cached = await waitCompleted(t.app, owner, again.request_id);
     assert.equal(cached.cached, true, 'queued jobs go through the response cache');
+    const replayed = await getSse(`${base}/api/chat-queue/${again.request_id}/stream`, owner.headers);
+    assert.equal(contentOf(replayed.events), expected(said));
+    for (const piece of replayed.events.slice(0, -1)) assert.equal((piece as { cached?: boolean }).cached, true, 'the pieces of a cached answer are marked cached: true');
+    assert.deepEqual(replayed.events.at(-1), { done: true, cached: true, request_id: again.request_id });
 
     // With a generation measured, a waiting job gets a non-zero estimate.
     const blocker = await enqueue(t.app, owner, unique('[[hold]] estimate'));
