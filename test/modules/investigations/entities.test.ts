@@ -102,6 +102,27 @@ describe('entities', () => {
     assert.equal(clear.body.event_date, null);
   });
 
+  test('an event date that is not in the calendar, or a leap second Date cannot hold, is 400 (a leap second was a 500)', async () => {
+    const id = await createEntity(t.app, board.id, board.users.member, { entity_type: 'event', event_date: '2016-12-31T23:59:59Z' });
+    const before = (await call(t.app, { method: 'GET', url: `${base()}/entities`, headers: as('member') })).body.entities.length;
+    for (const [field, value] of [
+      ['event_date', '2016-12-31T23:59:60Z'],
+      ['event_end_date', '2016-12-31T23:59:60Z'],
+      ['event_date', '2023-02-29'],
+      ['event_date', '2024-13-01T00:00:00Z'],
+    ]) {
+      const created = await call(t.app, { method: 'POST', url: `${base()}/entities`, headers: as('member'), payload: { entity_type: 'event', title: 'e', [field!]: value } });
+      assert.equal(created.status, 400, `POST ${field}=${value}: ${JSON.stringify(created.body)}`);
+      assert.equal(created.body.code, 'VALIDATION_FAILED');
+      assert.deepEqual([...new Set(created.body.details.map((detail: { field: string }) => detail.field))], [field]);
+      const updated = await call(t.app, { method: 'PUT', url: `${base()}/entities/${id}`, headers: as('member'), payload: { [field!]: value } });
+      assert.equal(updated.status, 400, `PUT ${field}=${value}: ${JSON.stringify(updated.body)}`);
+    }
+    assert.equal((await call(t.app, { method: 'GET', url: `${base()}/entities`, headers: as('member') })).body.entities.length, before, 'nothing created');
+    const unchanged = await call(t.app, { method: 'GET', url: `${base()}/entities/${id}`, headers: as('member') });
+    assert.deepEqual([unchanged.body.event_date, unchanged.body.event_end_date], ['2016-12-31T23:59:59.000Z', null]);
+  });
+
   test('partial update; tags when present replace the set and reuse existing tags', async () => {
     const id = await createEntity(t.app, board.id, board.users.member, { description: 'keep me', tags: ['alpha', 'beta'] });
     const tagsBefore = (await call(t.app, { method: 'GET', url: `${base()}/tags`, headers: as('member') })).body.tags;

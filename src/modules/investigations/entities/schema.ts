@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { DateOnly, Nullable, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 import { Tag } from '../tags/schema.js';
 
 export const EntityType = Type.Union([Type.Literal('person'), Type.Literal('location'), Type.Literal('evidence'), Type.Literal('event')]);
@@ -26,9 +26,8 @@ export const Entity = Type.Object({
 });
 export type Entity = Static<typeof Entity>;
 
-const EventDate = Type.Union([Type.String({ format: 'date' }), Type.String({ format: 'date-time' })], {
-  description: 'A date (YYYY-MM-DD) or an ISO 8601 date-time',
-});
+/** Core's formats: a real calendar date, or a date-time `Date` can hold (a leap second is refused). */
+const EventDate = Type.Union([DateOnly, Timestamp], { description: 'A date (YYYY-MM-DD) or an RFC 3339 date-time' });
 export const MAX_TAGS_PER_ENTITY = 50;
 const TagNames = Type.Array(RequiredText(50), { maxItems: MAX_TAGS_PER_ENTITY, description: 'Tag names; created when new' });
 
