@@ -125,6 +125,22 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     assert.equal(largest.total, 100_000_000);
   });
 
+  test('blank descriptions, item types and references are 400, not stored as empty strings', async () => {
+    const line = { description: 'Consultation', quantity: 1, unit_price: 500 };
+    for (const [item, field] of [[{ ...line, description: '   ' }, 'items.0.description'], [{ ...line, item_type: ' ' }, 'items.0.item_type']] as const) {
+      const { status, body } = await call(app, { method: 'POST', url: '/api/financial/invoices', headers: cashier.headers, payload: { patient_id: patientId, items: [item] } });
+      assert.equal(status, 400, field);
+      assert.equal(body.details[0].field, field);
+    }
+    const inv = await invoice([{ ...line, description: '  Consultation ', item_type: ' consultation ' }]);
+    assert.deepEqual([inv.items[0].description, inv.items[0].item_type], ['Consultation', 'consultation']);
+    const blankRef = await pay({ invoice_id: inv.id, amount: 1, method: 'cash', reference: '  ' });
+    assert.equal(blankRef.status, 400);
+    assert.equal(blankRef.body.details[0].field, 'reference');
+    // Free-text notes: blank means no note.
+    assert.equal((await pay({ invoice_id: inv.id, amount: 1, method: 'cash', notes: '   ' })).body.payment.notes, null);
+  });
+
   test('payments move the invoice from unpaid to partial to paid; overpaying is refused', async () => {
     const inv = await invoice([{ description: 'Lab: full haemogram', quantity: 1, unit_price: 1000 }]); // total 1,080
     const first = await pay({ invoice_id: inv.id, amount: 500, method: 'cash' });

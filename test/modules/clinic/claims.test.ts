@@ -123,6 +123,21 @@ describe('SHA claims', () => {
     assert.equal(full.body.claim_amount, 100_000_000);
   });
 
+  test('blank descriptions are 400, not stored as empty strings; blank notes mean none', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ items: [{ ...ITEMS[0], description: '   ' }] }, 'items.0.description'],
+      [{ diagnoses: [{ code: '1F40.0', description: ' ' }] }, 'diagnoses.0.description'],
+    ];
+    for (const [fields, field] of cases) {
+      const { status, body } = await call(app, { method: 'POST', url: '/api/sha/claims', headers: manager.headers, payload: { patient_id: shaPatient.id, ...fields } });
+      assert.equal(status, 400, field);
+      assert.equal(body.details[0].field, field);
+    }
+    const claim = await create({ patient_id: shaPatient.id, notes: 'first' });
+    const edited = await call(app, { method: 'PUT', url: `/api/sha/claims/${claim.id}`, headers: manager.headers, payload: { notes: '   ' } });
+    assert.equal(edited.body.notes, null);
+  });
+
   test('readiness: SHA patient with a number, a diagnosis and an item', async () => {
     const cash = await createPatient(app, admin, { insurance_type: 'cash', insurance_number: null });
     const cashClaim = await create({ patient_id: cash.id, diagnoses: DIAGNOSES, items: ITEMS });

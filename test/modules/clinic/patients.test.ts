@@ -195,6 +195,24 @@ describe('patients', () => {
     assert.deepEqual(audit.body.entries[0].details.fields, ['area', 'phone_number']);
   });
 
+  test('blank text is 400, never stored as an empty string; null clears an optional field', async () => {
+    const patient = await createPatient(app, desk, { area: 'Kibera', next_of_kin: 'John Kamau' });
+    for (const field of ['area', 'next_of_kin', 'first_name', 'last_name']) {
+      const { status, body } = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { [field]: '   ' } });
+      assert.equal(status, 400, field);
+      assert.equal(body.code, 'VALIDATION_FAILED');
+      assert.equal(body.details[0].field, field);
+    }
+    const blank = await call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: patientBody({ area: ' \t ' }) });
+    assert.equal(blank.status, 400);
+    assert.equal(blank.body.details[0].field, 'area');
+    const kept = await call(app, { method: 'GET', url: `/api/patients/${patient.id}`, headers: desk.headers });
+    assert.deepEqual([kept.body.patient.area, kept.body.patient.next_of_kin], ['Kibera', 'John Kamau']);
+    const cleared = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { area: null, next_of_kin: '  Mary Kamau ' } });
+    assert.equal(cleared.status, 200);
+    assert.deepEqual([cleared.body.area, cleared.body.next_of_kin], [null, 'Mary Kamau']);
+  });
+
   test('archiving keeps the record but removes it from lists, search and reads', async () => {
     const patient = await createPatient(app, desk, { last_name: 'Archivable', national_id: '55500011' });
     const visit = await createVisit(app, admin, patient.id);

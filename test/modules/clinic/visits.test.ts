@@ -189,6 +189,19 @@ describe('visits', () => {
     assert.equal((await edit(randomUUID(), { notes: 'x' }, officer)).status, 404);
   });
 
+  test('blank text: a diagnosis needs a description (400); blank notes and complaint mean none', async () => {
+    const patient = await createPatient(app, desk);
+    const visit = await createVisit(app, desk, patient.id, { chief_complaint: 'Cough' });
+    const blank = await edit(visit.id, { diagnoses: [{ code: '1F40.0', description: '   ' }] });
+    assert.equal(blank.status, 400);
+    assert.equal(blank.body.details[0].field, 'diagnoses.0.description');
+    assert.equal((await edit(visit.id, { notes: 'Review in 3 days' })).body.notes, 'Review in 3 days');
+    const cleared = await edit(visit.id, { notes: '   ', chief_complaint: ' \n ' });
+    assert.equal(cleared.status, 200);
+    assert.deepEqual([cleared.body.notes, cleared.body.chief_complaint], [null, null]);
+    assert.equal((await edit(visit.id, { notes: '  Seen  ' })).body.notes, 'Seen');
+  });
+
   test('the queue: today\'s open visits, emergency then urgent then normal, oldest first', async () => {
     const made: Array<{ id: string; triage: string }> = [];
     for (const triage of ['normal', 'urgent', 'emergency', 'normal', 'emergency']) {

@@ -47,7 +47,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
       const body = request.body;
       const items = body.items.map((item) => {
         const unitPrice = toCents(item.unit_price);
-        return { description: item.description.trim(), quantity: item.quantity, unit_price: unitPrice, item_type: item.item_type ?? null, amount: unitPrice * item.quantity };
+        return { description: item.description.trim(), quantity: item.quantity, unit_price: unitPrice, item_type: item.item_type?.trim() ?? null, amount: unitPrice * item.quantity };
       });
       const totals = invoiceTotals(
         items.map((item) => ({ quantity: item.quantity, unit_price_cents: item.unit_price })),

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Nullable, Pagination, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { DateOnly, Nullable, Pagination, PagingQuery, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 import { DateRangeQuery, Money, MoneyOf } from '../common.js';
 
 export const PAYMENT_METHODS = ['cash', 'mpesa', 'bank_transfer', 'insurance', 'other'] as const;
@@ -15,10 +15,10 @@ export const InvoiceItem = Type.Object({
 
 export const InvoiceItemInput = Type.Object(
   {
-    description: Type.String({ minLength: 1, maxLength: 500 }),
+    description: RequiredText(500),
     quantity: Type.Integer({ minimum: 1, maximum: 100_000 }),
     unit_price: Money,
-    item_type: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 50, description: 'e.g. consultation, lab, pharmacy, procedure' }))),
+    item_type: Type.Optional(Nullable(RequiredText(50, { description: 'e.g. consultation, lab, pharmacy, procedure' }))),
   },
   { additionalProperties: false },
 );
@@ -79,7 +79,7 @@ export const CreatePaymentBody = Type.Object(
     invoice_id: Uuid,
     amount: MoneyOf({ exclusiveMinimum: 0 }),
     method: Type.Enum([...PAYMENT_METHODS]),
-    reference: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
+    reference: Type.Optional(Nullable(RequiredText(100, { description: 'The transaction reference; required for mpesa' }))),
     notes: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))),
   },
   { additionalProperties: false },

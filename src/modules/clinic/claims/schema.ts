@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Pagination, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { Nullable, Pagination, PagingQuery, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 import { DateRangeQuery, Money } from '../common.js';
 import { Icd11Code } from '../visits/schema.js';
 
@@ -37,13 +37,13 @@ export const Claim = Type.Object({
 });
 export type Claim = Static<typeof Claim>;
 
-const DiagnosisInput = Type.Object({ code: Icd11Code, description: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+const DiagnosisInput = Type.Object({ code: Icd11Code, description: RequiredText(500) }, { additionalProperties: false });
 /** SHA tariff intervention codes look like `SHA-01-001`; the shape is kept loose, the payer validates the code. */
 const InterventionCode = Type.String({ minLength: 2, maxLength: 40, pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]*$' });
 const ItemInput = Type.Object(
   {
     intervention_code: InterventionCode,
-    description: Type.String({ minLength: 1, maxLength: 500 }),
+    description: RequiredText(500),
     quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
     unit_price: Money,
   },

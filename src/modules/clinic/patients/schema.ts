@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Nullable, Pagination, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { DateOnly, Nullable, Pagination, PagingQuery, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 
 export const GENDERS = ['male', 'female', 'other'] as const;
 export const INSURANCE_TYPES = ['sha', 'private', 'cash'] as const;
@@ -7,12 +7,13 @@ export const INSURANCE_TYPES = ['sha', 'private', 'cash'] as const;
 export const Gender = Type.Enum([...GENDERS]);
 export const InsuranceType = Type.Enum([...INSURANCE_TYPES]);
 
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+const Name = RequiredText(100);
 const Phone = Type.String({ minLength: 7, maxLength: 20, pattern: '^\\+?[0-9][0-9 ()-]{5,18}[0-9]$', description: 'e.g. 0712345678 or +254712345678' });
 const NationalId = Type.String({ minLength: 4, maxLength: 20, pattern: '^[A-Za-z0-9-]+$' });
 const InsuranceNumber = Type.String({ minLength: 3, maxLength: 40, pattern: '^[A-Za-z0-9][A-Za-z0-9 /-]*$' });
-const Area = Type.String({ minLength: 1, maxLength: 100 });
-const KinName = Type.String({ minLength: 1, maxLength: 200 });
+/** Optional, but when sent it must say something: `"   "` is 400, `null` clears the field. */
+const Area = RequiredText(100);
+const KinName = RequiredText(200);
 
 export const Patient = Type.Object({
   id: Uuid,

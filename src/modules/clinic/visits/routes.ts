@@ -160,9 +160,10 @@ export async function visitRoutes(fastify: FastifyInstance): Promise<void> {
         const updated = await repo.updateVisit(trx, visit.id, {
           vitals,
           diagnoses,
-          notes: body.notes,
+          // Free text: trimmed, and blank means none (null), as when the visit is opened.
+          notes: body.notes === undefined ? undefined : body.notes?.trim() || null,
           triage_category: body.triage_category,
-          chief_complaint: body.chief_complaint,
+          chief_complaint: body.chief_complaint === undefined ? undefined : body.chief_complaint?.trim() || null,
         });
         if (!updated) throw conflict('The visit was closed meanwhile', 'VISIT_CLOSED');
         await audit(trx, request, 'update', 'visit', visit.id, { fields: Object.keys(body) });

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { DateOnly, Nullable, Pagination, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { DateOnly, Nullable, Pagination, PagingQuery, RequiredText, Timestamp, Uuid } from '../../../core/http/schemas.js';
 
 export const VISIT_STATUSES = [
   'registered',
@@ -77,7 +77,7 @@ export const Diagnosis = Type.Object({ code: Type.String(), description: Type.St
 export type Diagnosis = Static<typeof Diagnosis>;
 
 export const DiagnosisInput = Type.Object(
-  { code: Icd11Code, description: Type.String({ minLength: 1, maxLength: 500 }), primary: Type.Optional(Type.Boolean()) },
+  { code: Icd11Code, description: RequiredText(500), primary: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
 );
 
