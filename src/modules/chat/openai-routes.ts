@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { toAppError } from '../../core/http/error-handler.js';
+import { AppError } from '../../core/http/errors.js';
 import type { ChatAccess } from './access.js';
 import type { Gateway } from './gateway.js';
 import { MAX_MESSAGE_CHARS, MAX_MESSAGES } from './rules.js';
@@ -89,10 +90,16 @@ function toOptions(body: CompletionBody): GenerationOptions | undefined {
 
 const OPENAI_ERROR_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 429: 'rate_limit_error' };
 
-/** OpenAI clients read `{error: {message, type, code}}`; this front door answers in that shape. */
+/**
+ * OpenAI clients read `{error: {message, type, code}}`; this front door answers in that shape. Logs
+ * like the core's handler: a stack only for unexpected failures, one line for deliberate 5xx answers
+ * (upstream down, queue shutting down), so an outage does not flood the log.
+ */
 function openAiErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const appError = toAppError(error);
-  if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+  if (appError.statusCode >= 500 && !(error instanceof AppError)) request.log.error({ err: error }, 'request failed');
+  else if (appError.statusCode >= 500) request.log.warn({ code: appError.code, status: appError.statusCode }, appError.message);
+  else if (appError.statusCode !== 404 && appError.statusCode !== 401) request.log.info({ code: appError.code, status: appError.statusCode }, appError.message);
   if (appError.headers) reply.headers(appError.headers);
   const type = OPENAI_ERROR_TYPES[appError.statusCode] ?? (appError.statusCode >= 500 ? 'server_error' : 'invalid_request_error');
   const body = { error: { message: appError.message, type, code: appError.code, param: appError.details?.[0]?.field ?? null } };
