@@ -120,7 +120,7 @@ describe('clinic reports and audit', () => {
 
     const db = app.db.withTables<AuditTables>();
     const victim = await db.selectFrom('audit_log').selectAll().where('action', '=', 'create').where('resource', '=', 'payment').executeTakeFirstOrThrow();
-    await db.updateTable('audit_log').set({ details: victim.details.replace('50000', '5000') }).where('id', '=', victim.id).execute();
+    await db.updateTable('audit_log').set({ details: victim.details.replace('"amount":500', '"amount":50') }).where('id', '=', victim.id).execute();
     const edited = await call(app, { method: 'GET', url: '/api/audit/verify', headers: admin.headers });
     assert.deepEqual([edited.body.ok, edited.body.first_bad_id], [false, victim.id]);
     await db.updateTable('audit_log').set({ details: victim.details }).where('id', '=', victim.id).execute();
