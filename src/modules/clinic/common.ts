@@ -10,8 +10,10 @@ import type { ClinicDb } from './tables.js';
 
 export type Trx = Transaction<ClinicDb>;
 
-export type AuditAction = 'create' | 'read' | 'update' | 'delete' | 'status';
-export type AuditResource = 'patient' | 'visit' | 'invoice' | 'payment' | 'claim' | 'staff';
+export const AUDIT_ACTIONS = ['create', 'read', 'update', 'delete', 'status'] as const;
+export const AUDIT_RESOURCES = ['patient', 'visit', 'invoice', 'payment', 'claim', 'staff'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export type AuditResource = (typeof AUDIT_RESOURCES)[number];
 
 /** Records a clinic action in the audit chain, inside the transaction of the change. */
 export function audit(
@@ -101,6 +103,14 @@ export function addDays(date: string, days: number): string {
   const value = new Date(`${date}T00:00:00.000Z`);
   value.setUTCDate(value.getUTCDate() + days);
   return value.toISOString().slice(0, 10);
+}
+
+/** 400 for a range that ends before it starts: it could only ever match nothing. */
+export const fromAfterTo = () => badRequest('from must not be after to', 'VALIDATION_FAILED', [{ field: 'from', message: 'must not be after to' }]);
+
+/** Throws `fromAfterTo` when both dates (`YYYY-MM-DD`) are given and `from` is the later one. */
+export function checkDateOrder(query: { from?: string; to?: string }): void {
+  if (query.from !== undefined && query.to !== undefined && query.from > query.to) throw fromAfterTo();
 }
 
 /** `[from, to]` dates -> the `[start, end)` timestamps to compare `created_at` with; default the last 30 days. */

@@ -88,6 +88,32 @@ describe('clinic reports and audit', () => {
     assert.equal((await call(app, { method: 'GET', url: '/api/audit?limit=500', headers: admin.headers })).status, 400);
   });
 
+  test('filters that could only match nothing are 400, not an empty 200', async () => {
+    const bad = async (query: string, field: string) => {
+      for (const path of ['/api/audit', '/api/audit/export.csv']) {
+        const { status, body } = await call(app, { method: 'GET', url: `${path}?${query}`, headers: admin.headers });
+        assert.equal(status, 400, `${path}?${query}`);
+        assert.equal(body.code, 'VALIDATION_FAILED');
+        assert.equal(body.details[0].field, field, `${path}?${query}`);
+      }
+    };
+    await bad('action=bogus', 'action');
+    await bad('resource=patients', 'resource');
+    await bad('from=2021-01-02&to=2021-01-01', 'from');
+    await bad(`from=${today}T12:00:00.000Z&to=${today}T11:59:59.999Z`, 'from');
+    await bad(`from=${today}T00:00:00.000Z&to=2020-01-01`, 'from');
+    // One day, or one instant, is a valid range.
+    for (const query of [`from=${today}&to=${today}`, `from=${today}T00:00:00.000Z&to=${today}`, 'from=2020-01-01T10:00:00.000Z&to=2020-01-01T10:00:00.000Z']) {
+      assert.equal((await call(app, { method: 'GET', url: `/api/audit?${query}`, headers: admin.headers })).status, 200, query);
+    }
+    assert.ok((await call(app, { method: 'GET', url: `/api/audit?from=${today}&to=${today}&resource=patient&action=create`, headers: admin.headers })).body.pagination.total >= 3, 'today\'s patients');
+
+    const claims = await call(app, { method: 'GET', url: '/api/sha/claims?from=2021-01-02&to=2021-01-01', headers: admin.headers });
+    assert.equal(claims.status, 400);
+    assert.deepEqual(claims.body.details, [{ field: 'from', message: 'must not be after to' }]);
+    assert.equal((await call(app, { method: 'GET', url: `/api/sha/claims?from=${today}&to=${today}`, headers: admin.headers })).status, 200);
+  });
+
   test('there is no way to change or delete entries through the API', async () => {
     for (const method of ['PUT', 'PATCH', 'DELETE', 'POST'] as const) {
       assert.equal((await call(app, { method, url: '/api/audit', headers: admin.headers, payload: {} })).status, 404, method);

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditCsvStream, listAudit, verifyAudit } from '../../../core/audit/repo.js';
+import { auditCsvStream, endBound, listAudit, startBound, verifyAudit } from '../../../core/audit/repo.js';
 import type { AuditTables } from '../../../core/audit/tables.js';
 import { DateOnly, Nullable, Pagination, PagingQuery, Timestamp, Uuid } from '../../../core/http/schemas.js';
+import { AUDIT_ACTIONS, AUDIT_RESOURCES, fromAfterTo } from '../common.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
 
@@ -25,12 +26,17 @@ const AuditEntry = Type.Object({
 
 const Filter = {
   user_id: Type.Optional(Uuid),
-  action: Type.Optional(Type.String({ maxLength: 50, description: 'create, read, update, delete or status' })),
-  resource: Type.Optional(Type.String({ maxLength: 50, description: 'patient, visit, invoice, payment, claim or staff' })),
+  action: Type.Optional(Type.Enum([...AUDIT_ACTIONS])),
+  resource: Type.Optional(Type.Enum([...AUDIT_RESOURCES], { description: 'The singular name of the resource' })),
   resource_id: Type.Optional(Type.String({ maxLength: 100 })),
   from: Type.Optional(When),
   to: Type.Optional(When),
 };
+
+/** `from` and `to` are inclusive (a date is its whole day): a range that ends before it starts is 400. */
+function checkOrder(query: { from?: string; to?: string }): void {
+  if (query.from !== undefined && query.to !== undefined && startBound(query.from) >= endBound(query.to)) throw fromAfterTo();
+}
 
 export async function auditRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -45,6 +51,7 @@ export async function auditRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { limit, offset, ...filter } = request.query;
+      checkOrder(filter);
       const { entries, total } = await listAudit(db, filter, { limit, offset });
       return { entries, pagination: { limit, offset, total } };
     },
@@ -66,6 +73,7 @@ export async function auditRoutes(fastify: FastifyInstance): Promise<void> {
       schema: { tags, summary: 'The filtered log as CSV, oldest first, streamed', querystring: Type.Object(Filter), produces: ['text/csv'] },
     },
     async (request, reply) => {
+      checkOrder(request.query);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', 'attachment; filename="audit-log.csv"')

@@ -6,7 +6,7 @@ import { newId, now } from '../../../core/db/columns.js';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { badRequest, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, toCents } from '../../../core/http/schemas.js';
-import { addDays, audit, dateRange, moneyPrecision, nextNumber } from '../common.js';
+import { addDays, audit, checkDateOrder, dateRange, moneyPrecision, nextNumber } from '../common.js';
 import { findPatient } from '../patients/repo.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
@@ -197,7 +197,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
     { onRequest: requireClinicRole(app, db, ALLOWED.reports), schema: { tags, summary: 'Revenue and receivables over a date range (default the last 30 days)', querystring: ReportQuery, response: { 200: FinancialReport } } },
     async (request) => {
       const range = dateRange(request.query);
-      if (range.from > range.to) throw badRequest('from must not be after to', 'VALIDATION_FAILED', [{ field: 'from', message: 'must not be after to' }]);
+      checkDateOrder(range);
       return { from: range.from, to: range.to, ...(await repo.financialReport(db, range)) };
     },
   );

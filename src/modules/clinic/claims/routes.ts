@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AuditTables } from '../../../core/audit/tables.js';
 import { badRequest, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, MessageBody, toCents } from '../../../core/http/schemas.js';
-import { addDays, audit, moneyPrecision, type Trx } from '../common.js';
+import { addDays, audit, checkDateOrder, moneyPrecision, type Trx } from '../common.js';
 import { findPatient } from '../patients/repo.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
@@ -79,6 +79,7 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
     { onRequest, schema: { tags, summary: 'List claims, newest first; limit default 50, max 200', querystring: ClaimsQuery, response: { 200: ClaimList } } },
     async (request) => {
       const { from, to, limit, offset, status, patient_id } = request.query;
+      checkDateOrder(request.query);
       const { rows, total } = await repo.listClaims(db, {
         status,
         patient_id,

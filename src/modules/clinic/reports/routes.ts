@@ -3,10 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { AuditTables } from '../../../core/audit/tables.js';
-import { badRequest } from '../../../core/http/errors.js';
 import { DateOnly, fromCents } from '../../../core/http/schemas.js';
 import { CLAIM_STATUSES } from '../claims/schema.js';
-import { dateRange, DateRangeQuery } from '../common.js';
+import { checkDateOrder, dateRange, DateRangeQuery } from '../common.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
 import { VISIT_STATUSES } from '../visits/schema.js';
@@ -45,7 +44,7 @@ export async function reportRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const range = dateRange(request.query);
-      if (range.from > range.to) throw badRequest('from must not be after to', 'VALIDATION_FAILED', [{ field: 'from', message: 'must not be after to' }]);
+      checkDateOrder(range);
       const { start, end } = range;
       const count = sql<number>`count(*)`;
       const [patients, visits, revenue, outstanding, claims] = await Promise.all([
