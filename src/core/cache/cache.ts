@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
+import { AppError } from '../http/errors.js';
 
 export interface CacheStats {
   entries: number;
@@ -9,13 +10,25 @@ export interface CacheStats {
   misses: number;
 }
 
-/** A named key-value cache of strings with a TTL; memory (byte-bounded LRU) or Redis. */
+/**
+ * A named key-value cache of strings with a TTL; memory (byte-bounded LRU) or Redis.
+ *
+ * Failures are explicit where hiding them would lose data or lie: `get` treats a store it cannot
+ * reach as a miss (a cache only costs time), while `read`, `set`, `delete` and `clear` throw a 503
+ * AppError (`CACHE_UNAVAILABLE`). Callers for whom the cache is only an optimisation catch the write
+ * errors themselves.
+ */
 export interface Cache {
   readonly name: string;
+  /** The value, or null on a miss; a store that cannot be reached counts as a miss. */
   get(key: string): Promise<string | null>;
+  /** The value, or null when the store does not hold it; throws CACHE_UNAVAILABLE when it cannot tell. */
+  read(key: string): Promise<string | null>;
+  /** Throws CACHE_UNAVAILABLE when the value was not stored. */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   delete(key: string): Promise<void>;
   clear(): Promise<void>;
+  /** Entries and bytes as far as they can be counted (zero while Redis is down); never throws. */
   stats(): Promise<CacheStats>;
   /** This instance's hit and miss counters, cheap enough for every metrics scrape. */
   counts(): { hits: number; misses: number };
@@ -26,6 +39,11 @@ export interface CacheOptions {
   maxBytes: number;
   ttlSeconds: number;
 }
+
+const RETRY_AFTER_SECONDS = '5';
+
+export const cacheUnavailable = (name: string): AppError =>
+  new AppError(503, 'CACHE_UNAVAILABLE', `The ${name} cache is unavailable (its Redis cannot be reached); try again shortly`, undefined, { 'retry-after': RETRY_AFTER_SECONDS });
 
 const entryBytes = (key: string, value: string): number => Buffer.byteLength(key) + Buffer.byteLength(value);
 
@@ -38,17 +56,19 @@ export function createMemoryCache({ name, maxBytes, ttlSeconds }: CacheOptions):
   });
   let hits = 0;
   let misses = 0;
+  const lookup = (key: string): string | null => {
+    const value = lru.get(key);
+    if (value === undefined) {
+      misses++;
+      return null;
+    }
+    hits++;
+    return value;
+  };
   return {
     name,
-    async get(key) {
-      const value = lru.get(key);
-      if (value === undefined) {
-        misses++;
-        return null;
-      }
-      hits++;
-      return value;
-    },
+    get: async (key) => lookup(key),
+    read: async (key) => lookup(key),
     async set(key, value, ttl = ttlSeconds) {
       // An entry larger than the whole cache is refused by the LRU; that is a miss next time, not an error.
       lru.set(key, value, { ttl: ttl * 1000 });
@@ -73,7 +93,7 @@ const SCAN_BATCH = 500;
 /**
  * Shared by every instance. Redis bounds memory with its own `maxmemory` policy (set
  * `maxmemory-policy allkeys-lru`); `maxBytes` is reported, not enforced here. While Redis is down,
- * reads are misses and writes are dropped, so callers keep working without the cache.
+ * `get` is a miss, and `read`, `set`, `delete` and `clear` throw 503 `CACHE_UNAVAILABLE`.
  */
 export function createRedisCache(client: Redis, prefix: string, { name, maxBytes, ttlSeconds }: CacheOptions): Cache {
   const namespace = `${prefix}cache:${name}:`;
@@ -89,22 +109,39 @@ export function createRedisCache(client: Redis, prefix: string, { name, maxBytes
     } while (cursor !== '0');
   }
 
+  /** Runs a Redis command; any failure of the connection becomes CACHE_UNAVAILABLE. */
+  async function strict<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch {
+      throw cacheUnavailable(name);
+    }
+  }
+
+  const count = (value: string | null): string | null => {
+    if (value === null) misses++;
+    else hits++;
+    return value;
+  };
+
   return {
     name,
     async get(key) {
-      const value = await client.get(namespace + key).catch(() => null);
-      if (value === null) misses++;
-      else hits++;
-      return value;
+      return count(await client.get(namespace + key).catch(() => null));
+    },
+    async read(key) {
+      return count(await strict(() => client.get(namespace + key)));
     },
     async set(key, value, ttl = ttlSeconds) {
-      await client.set(namespace + key, value, 'EX', ttl).catch(() => undefined);
+      await strict(() => client.set(namespace + key, value, 'EX', Math.max(1, Math.ceil(ttl))));
     },
     async delete(key) {
-      await client.del(namespace + key).catch(() => undefined);
+      await strict(() => client.del(namespace + key));
     },
     async clear() {
-      for await (const keys of scanKeys()) await client.unlink(...keys);
+      await strict(async () => {
+        for await (const keys of scanKeys()) await client.unlink(...keys);
+      });
     },
     async stats() {
       let entries = 0;
