@@ -138,6 +138,21 @@ describe('SHA claims', () => {
     assert.equal(edited.body.notes, null);
   });
 
+  test('an edit that changes nothing writes nothing: no audit entry, same updated_at', async () => {
+    const claim = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: ITEMS, notes: 'As sent' });
+    const entries = async () => (await call(app, { method: 'GET', url: `/api/audit?resource=claim&action=update&resource_id=${claim.id}`, headers: admin.headers })).body.entries;
+    for (const payload of [{ notes: ' As sent ' }, { items: ITEMS, diagnoses: DIAGNOSES }, { visit_id: null }]) {
+      const { status, body } = await call(app, { method: 'PUT', url: `/api/sha/claims/${claim.id}`, headers: manager.headers, payload });
+      assert.equal(status, 200, JSON.stringify(payload));
+      assert.equal(body.updated_at, claim.updated_at, JSON.stringify(payload));
+    }
+    assert.equal((await entries()).length, 0);
+    await call(app, { method: 'PUT', url: `/api/sha/claims/${claim.id}`, headers: manager.headers, payload: { notes: 'As sent', items: ITEMS.slice(0, 1) } });
+    const after = await entries();
+    assert.equal(after.length, 1);
+    assert.deepEqual(after[0].details.fields, ['items']);
+  });
+
   test('readiness: SHA patient with a number, a diagnosis and an item', async () => {
     const cash = await createPatient(app, admin, { insurance_type: 'cash', insurance_number: null });
     const cashClaim = await create({ patient_id: cash.id, diagnoses: DIAGNOSES, items: ITEMS });

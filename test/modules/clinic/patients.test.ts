@@ -213,6 +213,21 @@ describe('patients', () => {
     assert.deepEqual([cleared.body.area, cleared.body.next_of_kin], [null, 'Mary Kamau']);
   });
 
+  test('an edit that changes nothing writes nothing: no audit entry, same updated_at', async () => {
+    const patient = await createPatient(app, desk, { area: 'Kibera', national_id: `9${Date.now() % 10_000_000}` });
+    const entries = async () => (await call(app, { method: 'GET', url: `/api/audit?resource=patient&action=update&resource_id=${patient.id}`, headers: admin.headers })).body.entries;
+    for (const payload of [{ area: 'Kibera' }, { area: ' Kibera ', first_name: patient.first_name }, { national_id: String(patient.national_id).toLowerCase() }]) {
+      const { status, body } = await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload });
+      assert.equal(status, 200, JSON.stringify(payload));
+      assert.equal(body.updated_at, patient.updated_at, JSON.stringify(payload));
+    }
+    assert.equal((await entries()).length, 0);
+    await call(app, { method: 'PUT', url: `/api/patients/${patient.id}`, headers: desk.headers, payload: { area: 'Kibera', next_of_kin: 'Jane Kamau' } });
+    const after = await entries();
+    assert.equal(after.length, 1);
+    assert.deepEqual(after[0].details.fields, ['next_of_kin']);
+  });
+
   test('archiving keeps the record but removes it from lists, search and reads', async () => {
     const patient = await createPatient(app, desk, { last_name: 'Archivable', national_id: '55500011' });
     const visit = await createVisit(app, admin, patient.id);

@@ -4,7 +4,7 @@ import { canonicalJson, invoiceStatus, invoiceTotals } from '../../../src/module
 import { canMoveClaim, claimAmount, claimAmountProblem, claimItems, formatClaimNumber, readinessProblems, statusAmounts } from '../../../src/modules/clinic/claims/rules.js';
 import { isWholeCents } from '../../../src/modules/clinic/common.js';
 import { ageOn, formatOpNumber, identifierTerms, identityKey, namePrefixes, phoneForms, prefixUpperBound, searchPrefixes, searchTerms } from '../../../src/modules/clinic/patients/rules.js';
-import { canMove, EMPTY_VITALS, mergeVitals, normaliseDiagnoses } from '../../../src/modules/clinic/visits/rules.js';
+import { canMove, EMPTY_VITALS, mergeVitals, normaliseDiagnoses, visitChanges } from '../../../src/modules/clinic/visits/rules.js';
 import { ICD11_PATTERN, VISIT_STATUSES, type VisitStatus } from '../../../src/modules/clinic/visits/schema.js';
 
 describe('patient rules', () => {
@@ -73,6 +73,14 @@ describe('patient rules', () => {
 });
 
 describe('visit rules', () => {
+  test('an edit keeps only what it changes', () => {
+    const current = { vitals: { ...EMPTY_VITALS, pulse: 80 }, diagnoses: [{ code: '1F40.0', description: 'Malaria', primary: true }], notes: 'Seen', triage_category: 'normal' as const, chief_complaint: null };
+    assert.deepEqual(visitChanges(current, { vitals: { ...EMPTY_VITALS, pulse: 80 }, diagnoses: [...current.diagnoses], notes: 'Seen', triage_category: 'normal', chief_complaint: null }), {});
+    assert.deepEqual(visitChanges(current, {}), {});
+    assert.deepEqual(visitChanges(current, { notes: null, triage_category: 'urgent' }), { notes: null, triage_category: 'urgent' });
+    assert.deepEqual(Object.keys(visitChanges(current, { vitals: { ...EMPTY_VITALS, pulse: 81 }, diagnoses: [{ ...current.diagnoses[0]!, primary: false }] })), ['vitals', 'diagnoses']);
+  });
+
   test('the status flow as written, and nothing else', () => {
     const allowed = new Set([
       'registered>triaged',

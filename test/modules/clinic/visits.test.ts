@@ -202,6 +202,38 @@ describe('visits', () => {
     assert.equal((await edit(visit.id, { notes: '  Seen  ' })).body.notes, 'Seen');
   });
 
+  test('an edit that changes nothing writes nothing: no audit entry, same updated_at', async () => {
+    const patient = await createPatient(app, desk);
+    const visit = await createVisit(app, desk, patient.id, { triage_category: 'urgent' });
+    const entries = async () =>
+      (await call(app, { method: 'GET', url: `/api/audit?resource=visit&action=update&resource_id=${visit.id}`, headers: admin.headers })).body.entries as Array<{ details: { fields: string[] } }>;
+    const first = await edit(visit.id, { vitals: { pulse: 80 }, notes: 'Seen', diagnoses: [{ code: '1F40.0', description: 'Malaria' }] });
+    assert.equal(first.status, 200);
+    assert.equal((await entries()).length, 1);
+    const noops: Array<Record<string, unknown>> = [
+      { vitals: {} },
+      { vitals: { pulse: 80, spo2: null } },
+      { notes: 'Seen' },
+      { notes: '  Seen ' },
+      { triage_category: 'urgent' },
+      { chief_complaint: null },
+      { diagnoses: [{ code: '1F40.0', description: ' Malaria', primary: true }] },
+    ];
+    for (const payload of noops) {
+      const { status, body } = await edit(visit.id, payload);
+      assert.equal(status, 200, JSON.stringify(payload));
+      assert.equal(body.updated_at, first.body.updated_at, JSON.stringify(payload));
+      assert.deepEqual(body.vitals, first.body.vitals);
+    }
+    assert.equal((await entries()).length, 1);
+    // A real change among unchanged fields: audited with only the changed field.
+    const changed = await edit(visit.id, { notes: 'Seen', vitals: { pulse: 82 } });
+    assert.equal(changed.body.vitals.pulse, 82);
+    const after = await entries();
+    assert.equal(after.length, 2);
+    assert.deepEqual(after[0]!.details.fields, ['vitals']);
+  });
+
   test('the queue: today\'s open visits, emergency then urgent then normal, oldest first', async () => {
     const made: Array<{ id: string; triage: string }> = [];
     for (const triage of ['normal', 'urgent', 'emergency', 'normal', 'emergency']) {

@@ -109,14 +109,20 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
         if (claim.status !== 'draft') throw conflict(`A ${claim.status} claim cannot be edited; only drafts can`, 'CLAIM_NOT_EDITABLE');
         if (body.visit_id) await checkVisit(trx, body.visit_id, claim.patient_id);
         const items = body.items ? itemsFromBody(body.items) : undefined;
-        const updated = await repo.updateClaimIfStatus(trx, claim.id, 'draft', {
-          ...(body.visit_id !== undefined ? { visit_id: body.visit_id } : {}),
-          ...(body.diagnoses ? { diagnoses: JSON.stringify(diagnosesFromBody(body.diagnoses)) } : {}),
-          ...(items ? { items: JSON.stringify(items), claim_amount: claimAmount(items) } : {}),
-          ...(body.notes !== undefined ? { notes: body.notes?.trim() || null } : {}),
-        });
+        const diagnoses = body.diagnoses ? JSON.stringify(diagnosesFromBody(body.diagnoses)) : undefined;
+        const notes = body.notes === undefined ? undefined : body.notes?.trim() || null;
+        const changes = {
+          ...(body.visit_id !== undefined && body.visit_id !== claim.visit_id ? { visit_id: body.visit_id } : {}),
+          ...(diagnoses !== undefined && diagnoses !== claim.diagnoses ? { diagnoses } : {}),
+          ...(items && JSON.stringify(items) !== claim.items ? { items: JSON.stringify(items), claim_amount: claimAmount(items) } : {}),
+          ...(notes !== undefined && notes !== claim.notes ? { notes } : {}),
+        };
+        const fields = Object.keys(changes).filter((field) => field !== 'claim_amount');
+        // The same values again: no write, no audit entry, same updated_at.
+        if (fields.length === 0) return claim;
+        const updated = await repo.updateClaimIfStatus(trx, claim.id, 'draft', changes);
         if (!updated) throw conflict('The claim left draft meanwhile', 'CLAIM_NOT_EDITABLE');
-        await audit(trx, request, 'update', 'claim', claim.id, { fields: Object.keys(body) });
+        await audit(trx, request, 'update', 'claim', claim.id, { fields });
         return updated;
       });
       return repo.toClaim(row);

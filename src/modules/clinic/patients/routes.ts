@@ -137,13 +137,18 @@ export async function patientRoutes(fastify: FastifyInstance): Promise<void> {
         const row = await db.transaction().execute(async (trx) => {
           const current = await repo.findPatient(trx, id);
           if (!current) throw notFound('Patient');
-          fields = repo.mergeFields(repo.pickFields(current), request.body);
-          checkFields(fields);
-          const existing = await repo.findDuplicate(trx, fields, id);
+          const stored = repo.pickFields(current);
+          const merged = repo.mergeFields(stored, request.body);
+          fields = merged;
+          checkFields(merged);
+          const changed = (Object.keys(merged) as Array<keyof repo.PatientFields>).filter((field) => merged[field] !== stored[field]);
+          // The same values again: no write, no audit entry, same updated_at.
+          if (changed.length === 0) return current;
+          const existing = await repo.findDuplicate(trx, merged, id);
           if (existing) throw new DuplicatePatient(existing);
-          const updated = await repo.updatePatient(trx, id, fields);
+          const updated = await repo.updatePatient(trx, id, merged);
           if (!updated) throw notFound('Patient');
-          await audit(trx, request, 'update', 'patient', id, { fields: Object.keys(request.body) });
+          await audit(trx, request, 'update', 'patient', id, { fields: changed });
           return updated;
         });
         return repo.toPatient(row);

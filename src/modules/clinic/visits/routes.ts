@@ -11,7 +11,7 @@ import { identification, VisitPatient } from '../patients/schema.js';
 import { ALLOWED, mayReadPatients, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
 import * as repo from './repo.js';
-import { allowedMoves, canMove, isOpen, mergeVitals, normaliseDiagnoses } from './rules.js';
+import { allowedMoves, canMove, isOpen, mergeVitals, normaliseDiagnoses, visitChanges } from './rules.js';
 import { CreateVisitBody, QueueEntry, StatusBody, UpdateVisitBody, Visit, VisitList, VisitsQuery, VISIT_STATUSES, type VisitStatus } from './schema.js';
 
 const tags = ['clinic: visits'];
@@ -151,13 +151,14 @@ export async function visitRoutes(fastify: FastifyInstance): Promise<void> {
         const visit = await repo.findVisit(trx, request.params.id);
         if (!visit) throw notFound('Visit');
         if (!isOpen(visit.status as VisitStatus)) throw conflict(`A ${visit.status} visit can no longer be edited`, 'VISIT_CLOSED');
+        const current = repo.toVisit(visit);
         let vitals;
         if (body.vitals) {
-          const merged = mergeVitals(repo.toVisit(visit).vitals, body.vitals);
+          const merged = mergeVitals(current.vitals, body.vitals);
           if (merged.problem) throw badRequest(`Invalid vitals: ${merged.problem.field} ${merged.problem.message}`, 'VALIDATION_FAILED', [merged.problem]);
           vitals = merged.vitals;
         }
-        const updated = await repo.updateVisit(trx, visit.id, {
+        const changes = visitChanges(current, {
           vitals,
           diagnoses,
           // Free text: trimmed, and blank means none (null), as when the visit is opened.
@@ -165,8 +166,11 @@ export async function visitRoutes(fastify: FastifyInstance): Promise<void> {
           triage_category: body.triage_category,
           chief_complaint: body.chief_complaint === undefined ? undefined : body.chief_complaint?.trim() || null,
         });
+        // Nothing would change (`{"vitals": {}}`, the same notes again): no write, no audit entry, same updated_at.
+        if (Object.keys(changes).length === 0) return visit;
+        const updated = await repo.updateVisit(trx, visit.id, changes);
         if (!updated) throw conflict('The visit was closed meanwhile', 'VISIT_CLOSED');
-        await audit(trx, request, 'update', 'visit', visit.id, { fields: Object.keys(body) });
+        await audit(trx, request, 'update', 'visit', visit.id, { fields: Object.keys(changes) });
         return updated;
       });
       return repo.toVisit(row);

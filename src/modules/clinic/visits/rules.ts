@@ -1,4 +1,4 @@
-import type { Diagnosis, TriageCategory, Vitals, VitalsInput, VisitStatus } from './schema.js';
+import { VITAL_NAMES, type Diagnosis, type TriageCategory, type Visit, type Vitals, type VitalsInput, type VisitStatus } from './schema.js';
 
 /** The visit's path through the clinic; every other move is refused (409). */
 const NEXT: Record<VisitStatus, readonly VisitStatus[]> = {
@@ -62,6 +62,28 @@ export function normaliseDiagnoses(input: Array<{ code: string; description: str
     description: diagnosis.description.trim(),
     primary: primaries === 0 ? index === 0 : diagnosis.primary === true,
   }));
+}
+
+export interface VisitEdit {
+  vitals?: Vitals;
+  diagnoses?: Diagnosis[];
+  notes?: string | null;
+  triage_category?: TriageCategory;
+  chief_complaint?: string | null;
+}
+
+const sameDiagnoses = (a: Diagnosis[], b: Diagnosis[]): boolean =>
+  a.length === b.length && a.every((d, i) => d.code === b[i]!.code && d.description === b[i]!.description && d.primary === b[i]!.primary);
+
+/** The part of an edit that changes the visit: an empty object when it changes nothing. */
+export function visitChanges(current: Pick<Visit, keyof VisitEdit>, edit: VisitEdit): VisitEdit {
+  const changes: VisitEdit = {};
+  if (edit.vitals && VITAL_NAMES.some((name) => edit.vitals![name] !== current.vitals[name])) changes.vitals = edit.vitals;
+  if (edit.diagnoses && !sameDiagnoses(edit.diagnoses, current.diagnoses)) changes.diagnoses = edit.diagnoses;
+  if (edit.notes !== undefined && edit.notes !== current.notes) changes.notes = edit.notes;
+  if (edit.triage_category !== undefined && edit.triage_category !== current.triage_category) changes.triage_category = edit.triage_category;
+  if (edit.chief_complaint !== undefined && edit.chief_complaint !== current.chief_complaint) changes.chief_complaint = edit.chief_complaint;
+  return changes;
 }
 
 export const formatVisitNumber = (day: string, n: number): string => `VIS-${day.replace(/-/g, '')}-${String(n).padStart(3, '0')}`;
