@@ -24,7 +24,7 @@ import { openDatabase } from './core/db/connect.js';
 import { migrate, type MigrationGroup } from './core/db/migrator.js';
 import { docsRoutes } from './core/docs.js';
 import { createHealthRegistry } from './core/health.js';
-import { registerErrorHandling, registerNotFound } from './core/http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
 import { apiSecurityHeaders } from './core/http/security-headers.js';
 import { lazyRequestLogger } from './core/http/request-logger.js';
@@ -109,7 +109,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests arriving during shutdown are refused by the onRequest hook below, in the error shape.
+    return503OnClosing: false,
+    frameworkErrors,
+    clientErrorHandler,
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     schemaController: { compilersFactory: { buildSerializer: createSerializerFactory(lazySchemas) } },
@@ -205,12 +208,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // pays for `request.routeOptions`, which Fastify builds anew on every read.
   const headers = apiSecurityHeaders();
   const overload = new AppError(503, 'OVERLOADED', 'The server is overloaded; retry shortly', undefined, { 'retry-after': '5' });
+  const shuttingDown = new AppError(503, 'SHUTTING_DOWN', 'The server is shutting down; retry shortly', undefined, { 'retry-after': '1' });
   let eventLoopDelayMs: () => number = () => 0;
+  // Set once shutdown begins (the preClose hook below).
+  let draining = false;
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
     reply.header('x-request-id', request.id);
+    if (draining) done(shuttingDown);
     // Shed load while the event loop is saturated instead of queueing requests that will time out.
-    if (eventLoopDelayMs() > config.maxEventLoopDelayMs && request.routeOptions.config.probe !== true) done(overload);
+    else if (eventLoopDelayMs() > config.maxEventLoopDelayMs && request.routeOptions.config.probe !== true) done(overload);
     else done();
   });
   if (config.maxEventLoopDelayMs > 0) {
@@ -219,9 +226,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await app.register(underPressure, { exposeStatusRoute: false });
     eventLoopDelayMs = () => app.memoryUsage().eventLoopDelay;
   }
-  // Once shutdown begins, answers still in flight close their connection: an idle keep-alive
-  // connection would otherwise hold the drain open until SHUTDOWN_TIMEOUT_MS.
-  let draining = false;
+  // Once shutdown begins, new requests are refused and answers still in flight close their
+  // connection: an idle keep-alive connection would otherwise hold the drain open until SHUTDOWN_TIMEOUT_MS.
   app.addHook('preClose', (done) => {
     draining = true;
     done();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Type } from 'typebox';
 import type { AppModule } from '../../src/core/module.js';
@@ -48,7 +49,8 @@ describe('HTTP plumbing', () => {
     };
     assert.deepEqual(await details('POST', '/api/auth/login', { email: 'alice@example.com' }), [{ field: 'password', message: 'is required' }]);
     const user = await registerUser(t.app);
-    assert.deepEqual(await details('PUT', '/api/auth/me', { name: '' }, user.headers), [{ field: 'name', message: 'must NOT have fewer than 1 characters' }], 'no "must be null"');
+    assert.deepEqual(await details('PUT', '/api/auth/me', { name: 5 }, user.headers), [{ field: 'name', message: 'must be string' }], 'no "must be null"');
+    assert.deepEqual(await details('PUT', '/api/auth/me', { name: ' \t ' }, user.headers), [{ field: 'name', message: 'must not be blank' }]);
     const admin = await registerAdmin(t.app);
     assert.deepEqual(await details('PUT', `/api/admin/users/${user.user.id}`, { role: 'superuser' }, admin.headers), [{ field: 'role', message: 'must be one of: user, admin' }]);
   });
@@ -103,6 +105,23 @@ describe('HTTP plumbing', () => {
     const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
     assert.equal(status, 415);
     assert.equal(body.code, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  test('a malformed URL and oversized request headers answer in the error shape too', async () => {
+    const badUrl = await call(t.app, { method: 'GET', url: '/api/clients/%zz' });
+    assert.equal(badUrl.status, 400);
+    assert.deepEqual(badUrl.body, { error: 'Malformed URL', code: 'BAD_REQUEST' });
+    // Header overflow is refused by node:http before Fastify sees the request: a real socket is needed.
+    const url = new URL(await t.listen());
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => socket.end(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 431 /);
+    assert.deepEqual(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)), { error: 'Request headers are too large', code: 'HEADERS_TOO_LARGE' });
   });
 
   test('an unknown route is 404 in the error shape', async () => {

@@ -153,6 +153,7 @@ describe('graceful drain', () => {
     const closing = t.app.close();
     const late = await fetch(`${url}/health`).then((response) => response.status, () => 'refused');
     assert.ok(late === 'refused' || late === 503, `a request after close began got ${late}`);
+
     const response = await inFlight;
     assert.equal(response.status, 200);
     // Its keep-alive connection closes with it, so the drain does not wait for the idle timeout (72 s).
@@ -161,6 +162,27 @@ describe('graceful drain', () => {
     const stillOpen = Symbol('still open');
     assert.notEqual(await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000, stillOpen))]), stillOpen);
     await assert.rejects(t.app.db.selectFrom('users').select('id').execute());
+    await t.close();
+  });
+
+  test('a request that still reaches the server once shutdown has begun is refused in the error shape', async () => {
+    // The listener stays open while the preClose hooks run; this module's hook holds it open a while.
+    const lingering: AppModule = {
+      name: 'lingering',
+      migrations: [],
+      async plugin(app) {
+        app.addHook('preClose', (done) => void setTimeout(done, 500));
+      },
+    };
+    const t = await startTestApp({}, { modules: [lingering] });
+    const url = await t.listen();
+    const closing = t.app.close();
+    const refused = await fetch(`${url}/api/auth/me`);
+    assert.equal(refused.status, 503);
+    assert.deepEqual(await refused.json(), { error: 'The server is shutting down; retry shortly', code: 'SHUTTING_DOWN', request_id: refused.headers.get('x-request-id') });
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.equal(refused.headers.get('connection'), 'close');
+    await closing;
     await t.close();
   });
 });

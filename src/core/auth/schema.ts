@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { Nullable, Pagination, PagingQuery, Timestamp, Uuid } from '../http/schemas.js';
+import { Nullable, Pagination, PagingQuery, RequiredText, Timestamp, Uuid } from '../http/schemas.js';
 
 export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
 
@@ -21,7 +21,7 @@ export type User = Static<typeof User>;
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Password = Type.String({ minLength: 8, maxLength: 128 });
 const Username = Type.String({ pattern: '^[A-Za-z0-9_.-]{3,32}$', description: '3 to 32 letters, digits, _ . -' });
-const PersonName = Type.String({ minLength: 1, maxLength: 100 });
+const PersonName = RequiredText(100);
 const AvatarUrl = Type.String({ maxLength: 2048, pattern: '^https?://', description: 'An http(s) URL' });
 
 export const RegisterBody = Type.Object(

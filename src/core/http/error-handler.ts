@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, preHandlerAsyncHookHandler } from 'fastify';
 import { isConnectionFailure } from '../db/errors.js';
 import { AppError, type ErrorDetail } from './errors.js';
 
@@ -24,6 +24,7 @@ function fieldOf(issue: AjvIssue): string {
 function messageOf(issue: AjvIssue): string {
   if (issue.keyword === 'additionalProperties') return 'is not an allowed field';
   if (issue.keyword === 'required') return 'is required';
+  if (issue.keyword === 'pattern' && issue.params?.pattern === '\\S') return 'must not be blank'; // RequiredText
   if (issue.keyword === 'enum' && Array.isArray(issue.params?.allowedValues)) {
     return `must be one of: ${issue.params.allowedValues.join(', ')}`;
   }
@@ -114,26 +115,56 @@ export function toAppError(error: FastifyError | Error): AppError {
   return new AppError(500, 'INTERNAL_ERROR', 'Internal server error');
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const appError = toAppError(error);
-    if (appError.statusCode >= 500 && !(error instanceof AppError)) {
-      request.log.error({ err: error }, 'request failed');
-    } else if (appError.statusCode >= 500) {
-      // A deliberate answer (overloaded, upstream down): one line, no stack, so that shedding load
-      // does not turn into a flood of error logs.
-      request.log.warn({ code: appError.code, status: appError.statusCode }, appError.message);
-    } else if (appError.statusCode !== 404 && appError.statusCode !== 401) {
-      request.log.info({ code: appError.code, status: appError.statusCode }, appError.message);
-    }
-    if (appError.headers) reply.headers(appError.headers);
-    const body: Record<string, unknown> = { error: appError.message, code: appError.code };
-    if (appError.details?.length) body.details = appError.details;
-    if (appError.statusCode >= 500) body.request_id = request.id;
-    // Errors from a route with a response schema would be filtered by it; send raw JSON instead.
-    return reply.code(appError.statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
-  });
+/** Every failure answers `{error, code, details?}` (and a request id for a 5xx); 5xx are logged. */
+function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const appError = toAppError(error);
+  if (appError.statusCode >= 500 && !(error instanceof AppError)) {
+    request.log.error({ err: error }, 'request failed');
+  } else if (appError.statusCode >= 500) {
+    // A deliberate answer (overloaded, upstream down): one line, no stack, so that shedding load
+    // does not turn into a flood of error logs.
+    request.log.warn({ code: appError.code, status: appError.statusCode }, appError.message);
+  } else if (appError.statusCode !== 404 && appError.statusCode !== 401) {
+    request.log.info({ code: appError.code, status: appError.statusCode }, appError.message);
+  }
+  if (appError.headers) reply.headers(appError.headers);
+  const body: Record<string, unknown> = { error: appError.message, code: appError.code };
+  if (appError.details?.length) body.details = appError.details;
+  if (appError.statusCode >= 500) body.request_id = request.id;
+  // Errors from a route with a response schema would be filtered by it; send raw JSON instead.
+  return reply.code(appError.statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler(sendError);
+}
+
+/** Fastify's `frameworkErrors`: what fails before routing (a malformed URL) answers in the same shape. */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply) => {
+  void sendError(error, request, reply);
+};
+
+const CLIENT_ERRORS: Record<string, [status: number, reason: string, body: { error: string; code: string }]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', { error: 'Request headers are too large', code: 'HEADERS_TOO_LARGE' }],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', { error: 'The request took too long to arrive', code: 'REQUEST_TIMEOUT' }],
+};
+const MALFORMED_REQUEST: [number, string, { error: string; code: string }] = [400, 'Bad Request', { error: 'Malformed HTTP request', code: 'BAD_REQUEST' }];
+
+/**
+ * Fastify's `clientErrorHandler`: a request node:http could not parse (headers over the limit,
+ * broken syntax) never reaches Fastify, so the answer is written to the socket here, in the error
+ * shape, and the connection closed.
+ */
+export const clientErrorHandler: NonNullable<FastifyServerOptions['clientErrorHandler']> = (error, socket) => {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body] = (code && CLIENT_ERRORS[code]) || MALFORMED_REQUEST;
+  const json = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`);
+  }
+  socket.destroy(error);
+};
 
 /** Unknown routes answer 404 in the error format; `preHandler` (the per-IP limit) runs first, so probing for routes is limited too. */
 export function registerNotFound(app: FastifyInstance, preHandler: preHandlerAsyncHookHandler): void {
