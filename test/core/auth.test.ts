@@ -186,6 +186,8 @@ describe('auth', () => {
       }
       // The genuine token still works: the cases above failed for their own reason.
       assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 200);
+      // The scheme name is case-insensitive.
+      assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: { authorization: `bearer ${user.token}` } })).status, 200);
     });
 
     test('a correctly signed token for a session that does not exist is 401', async () => {

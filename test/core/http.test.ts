@@ -240,6 +240,8 @@ describe('rate limits', () => {
       const limited = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: user.password } });
       assert.equal(limited.status, 429);
       assert.ok(Number(limited.response.headers['retry-after']) > 60, 'a 15-minute window');
+      assert.equal(limited.response.headers['x-ratelimit-reset'], limited.response.headers['retry-after'], 'the headers describe the budget that refused');
+      assert.equal(limited.response.headers['x-ratelimit-limit'], '2');
       assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 200);
     } finally {
       await t.close();

@@ -4,7 +4,8 @@ import { forbidden, unauthorized } from '../http/errors.js';
 import { findSessionUser, type AuthUser } from './repo.js';
 import type { AccessTokenPayload } from './tokens.js';
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+/** The scheme name is case-insensitive (RFC 9110 section 11.1). */
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
 
 /** Tokens whose signature already verified, up to their expiry: clients send the same token for many requests. */
 const VERIFIED_TOKENS = 10_000;

@@ -22,7 +22,8 @@ export function sharedRateLimit(app: FastifyInstance, options: SharedLimitOption
   return async (request, reply) => {
     const result = await limiter(request);
     if (result.isAllowed) return;
-    reply.header('x-ratelimit-limit', result.max).header('x-ratelimit-remaining', result.remaining);
+    // This budget's figures replace the global limit's, which would describe the wrong window.
+    reply.header('x-ratelimit-limit', result.max).header('x-ratelimit-remaining', result.remaining).header('x-ratelimit-reset', result.ttlInSeconds);
     if (result.isExceeded) throw tooManyRequests(`Too many requests; retry in ${result.ttlInSeconds} seconds`, result.ttlInSeconds);
   };
 }
