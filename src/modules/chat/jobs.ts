@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Cache } from '../../core/cache/cache.js';
+import { AppError } from '../../core/http/errors.js';
 import type { Gateway, Generation, StartOptions } from './gateway.js';
 import type { UpstreamRequest } from './upstream.js';
 
@@ -7,6 +9,11 @@ import type { UpstreamRequest } from './upstream.js';
  * Jobs of `/api/chat-queue`: a generation owned by one caller, polled or streamed by its id.
  * Live jobs are kept in this process; finished ones go to the results cache (Redis when configured,
  * so any instance can answer the poll) for `CHAT_RESULT_TTL_SECONDS`.
+ *
+ * A result the results cache does not take (Redis down) is never dropped:
+ * it stays in this process, answers polls and streams from here, and its write is retried until it
+ * succeeds or the result's TTL has passed. While such held results reach `holdLimitBytes`, new jobs
+ * are refused with the cache's 503, so an outage cannot grow this process without bound.
  */
 
 export interface JobStatus {
@@ -37,6 +44,26 @@ export interface Job {
   settled: Promise<JobOutcome>;
 }
 
+interface LiveJob extends Job {
+  settle(outcome: JobOutcome): void;
+  /** When the finished result may be forgotten (ms since the epoch). */
+  expiresAt: number;
+  /** The stored form of the result, once finished. */
+  payload: string | null;
+  writing: boolean;
+}
+
+export interface JobQueueSettings {
+  resultTtlSeconds: number;
+  log: FastifyBaseLogger;
+  /** Bytes of results the cache would not take that this process may hold before refusing new jobs. */
+  holdLimitBytes: number;
+  /** How often held results are offered to the cache again. */
+  retryMs?: number;
+}
+
+const DEFAULT_RETRY_MS = 1000;
+
 export const CANCELLED_MESSAGE = 'Cancelled by the user';
 
 function describe(error: unknown): string {
@@ -44,21 +71,45 @@ function describe(error: unknown): string {
 }
 
 export class JobQueue {
-  private readonly live = new Map<string, Job & { settle(outcome: JobOutcome): void }>();
+  private readonly live = new Map<string, LiveJob>();
   private readonly writes = new Set<Promise<void>>();
+  /** Finished jobs whose result the cache has not taken yet, and their bytes. */
+  private readonly held = new Set<LiveJob>();
+  private heldBytes = 0;
+  private lastWriteError: unknown = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly resultTtlSeconds: number;
+  private readonly log: FastifyBaseLogger;
+  private readonly holdLimitBytes: number;
+  private readonly retryMs: number;
 
   constructor(
     private readonly gateway: Gateway,
     private readonly results: Cache,
-    private readonly resultTtlSeconds: number,
-  ) {}
+    settings: JobQueueSettings,
+  ) {
+    this.resultTtlSeconds = settings.resultTtlSeconds;
+    this.log = settings.log;
+    this.holdLimitBytes = settings.holdLimitBytes;
+    this.retryMs = settings.retryMs ?? DEFAULT_RETRY_MS;
+  }
+
+  /** Results held in this process because the results cache did not take them. */
+  get heldCount(): number {
+    return this.held.size;
+  }
 
   async submit(owner: string, request: UpstreamRequest, options: StartOptions): Promise<{ id: string; status: JobStatus }> {
+    if (this.held.size > 0 && this.heldBytes >= this.holdLimitBytes) {
+      throw this.lastWriteError instanceof AppError
+        ? this.lastWriteError
+        : new AppError(503, 'CACHE_UNAVAILABLE', 'Finished results cannot be stored at the moment; try again shortly', undefined, { 'retry-after': '5' });
+    }
     const generation = await this.gateway.start(request, options);
     const id = randomUUID(); // random, not time-ordered: the id is unguessable
     let settle!: (outcome: JobOutcome) => void;
     const settled = new Promise<JobOutcome>((resolve) => (settle = resolve));
-    const job = { id, owner, generation, outcome: null as JobOutcome | null, settled, settle };
+    const job: LiveJob = { id, owner, generation, outcome: null, settled, settle, expiresAt: 0, payload: null, writing: false };
     this.live.set(id, job);
     generation.answer.then(
       (answer) => this.finish(job, { ok: true, content: answer.content, cached: generation.cached }),
@@ -67,18 +118,78 @@ export class JobQueue {
     return { id, status: this.status(job) };
   }
 
-  private finish(job: Job & { settle(outcome: JobOutcome): void }, outcome: JobOutcome): void {
+  private finish(job: LiveJob, outcome: JobOutcome): void {
     if (job.outcome) return; // cancelled first
     job.outcome = outcome;
     job.settle(outcome);
-    const write = this.results
-      .set(job.id, JSON.stringify({ owner: job.owner, outcome } satisfies StoredResult), this.resultTtlSeconds)
-      .catch(() => undefined)
-      .finally(() => {
-        this.live.delete(job.id);
-        this.writes.delete(write);
-      });
-    this.writes.add(write);
+    job.expiresAt = Date.now() + this.resultTtlSeconds * 1000;
+    job.payload = JSON.stringify({ owner: job.owner, outcome } satisfies StoredResult);
+    this.store(job);
+  }
+
+  /** Writes a finished result to the cache; the job leaves this process only once it is stored (or expired). */
+  private store(job: LiveJob): Promise<void> {
+    if (job.writing || job.payload === null) return Promise.resolve();
+    const remainingMs = job.expiresAt - Date.now();
+    if (remainingMs <= 0) {
+      this.forget(job);
+      return Promise.resolve();
+    }
+    job.writing = true;
+    const write = this.results.set(job.id, job.payload, remainingMs / 1000).then(
+      () => {
+        job.writing = false;
+        this.forget(job);
+        if (this.held.size === 0 && this.lastWriteError !== null) {
+          this.lastWriteError = null;
+          this.log.info('chat job results: every held result is stored again');
+        }
+      },
+      (error: unknown) => {
+        job.writing = false;
+        this.hold(job, error);
+      },
+    );
+    const tracked = write.finally(() => this.writes.delete(tracked));
+    this.writes.add(tracked);
+    return tracked;
+  }
+
+  private hold(job: LiveJob, error: unknown): void {
+    if (!this.held.has(job)) {
+      this.held.add(job);
+      this.heldBytes += Buffer.byteLength(job.payload ?? '');
+    }
+    if (this.lastWriteError === null) {
+      this.log.warn(
+        { code: error instanceof AppError ? error.code : undefined, held: this.held.size },
+        'chat job results: the results cache did not take a finished result; it is kept in this process and retried',
+      );
+    }
+    this.lastWriteError = error;
+    if (!this.retryTimer) {
+      this.retryTimer = setInterval(() => void this.retryHeld(), this.retryMs);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** The job's result is in the cache or past its TTL: this process lets go of it. */
+  private forget(job: LiveJob): void {
+    this.live.delete(job.id);
+    if (this.held.delete(job)) this.heldBytes -= Buffer.byteLength(job.payload ?? '');
+    if (this.held.size === 0 && this.retryTimer) {
+      clearInterval(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+
+  /** Offers the oldest held result again; once one is taken, the rest follow. */
+  private async retryHeld(): Promise<void> {
+    const [first] = this.held;
+    if (!first || first.writing) return;
+    await this.store(first);
+    if (this.held.has(first)) return;
+    await Promise.all([...this.held].map((job) => this.store(job)));
   }
 
   private status(job: Job): JobStatus {
@@ -98,9 +209,12 @@ export class JobQueue {
     return job && job.owner === owner ? job : undefined;
   }
 
-  /** A finished job's outcome from the results cache, if it is the caller's. */
+  /**
+   * A finished job's outcome from the results cache, if it is the caller's. Throws 503
+   * CACHE_UNAVAILABLE when the cache cannot be read: "unknown" would not be the truth.
+   */
   async storedOutcome(owner: string, id: string): Promise<JobOutcome | null> {
-    const raw = await this.results.get(id);
+    const raw = await this.results.read(id);
     if (raw === null) return null;
     try {
       const stored = JSON.parse(raw) as StoredResult;
@@ -133,8 +247,17 @@ export class JobQueue {
     return (await this.storedOutcome(owner, id)) ? false : null;
   }
 
-  /** Waits until every finished job's result is stored (used on shutdown). */
+  /**
+   * On shutdown: waits for the writes under way, offers every held result once more, and says how
+   * many could not be stored (they end with this process).
+   */
   async flush(): Promise<void> {
     await Promise.all([...this.writes]);
+    await Promise.all([...this.held].map((job) => this.store(job)));
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+    if (this.held.size > 0) {
+      this.log.error({ lost: this.held.size }, 'chat job results: the results cache did not take these finished results before shutdown; they are lost');
+    }
   }
 }

@@ -26,18 +26,20 @@ export async function chatPlugin(app: FastifyInstance): Promise<void> {
     timeoutMs: config.chatTimeoutSeconds * 1000,
     apiKey: config.llmApiKey,
   });
+  const maxBytes = config.cacheMaxSizeMb * MB;
   const gateway = new Gateway({
     upstream,
-    cache: app.createCache({ name: 'chat-responses', maxBytes: config.cacheMaxSizeMb * MB, ttlSeconds: config.cacheTtlSeconds }),
+    cache: app.createCache({ name: 'chat-responses', maxBytes, ttlSeconds: config.cacheTtlSeconds }),
     maxConcurrent: config.chatMaxConcurrent,
     queueMax: config.chatQueueMax,
     cacheTtlSeconds: config.cacheTtlSeconds,
   });
-  const jobs = new JobQueue(
-    gateway,
-    app.createCache({ name: 'chat-results', maxBytes: config.cacheMaxSizeMb * MB, ttlSeconds: config.chatResultTtlSeconds }),
-    config.chatResultTtlSeconds,
-  );
+  const jobs = new JobQueue(gateway, app.createCache({ name: 'chat-results', maxBytes, ttlSeconds: config.chatResultTtlSeconds }), {
+    resultTtlSeconds: config.chatResultTtlSeconds,
+    log: app.log,
+    // Redis down: up to CACHE_MAX_SIZE_MB of results is held in this process before new jobs are refused.
+    holdLimitBytes: maxBytes,
+  });
   attachGateway(app.server, gateway);
 
   app.health.register('llm', async () => ((await upstream.ping(HEALTH_TIMEOUT_MS)) ? 'ok' : 'down'));
