@@ -141,7 +141,7 @@ export async function patientRoutes(fastify: FastifyInstance): Promise<void> {
           const merged = repo.mergeFields(stored, request.body);
           fields = merged;
           checkFields(merged);
-          const changed = (Object.keys(merged) as Array<keyof repo.PatientFields>).filter((field) => merged[field] !== stored[field]);
+          const changed = (Object.keys(request.body) as Array<keyof repo.PatientFields>).filter((field) => merged[field] !== stored[field]);
           // The same values again: no write, no audit entry, same updated_at.
           if (changed.length === 0) return current;
           const existing = await repo.findDuplicate(trx, merged, id);
