@@ -22,10 +22,11 @@ import { createMemoryBus, createRedisBus } from './core/bus/bus.js';
 import { createMemoryCache, createRedisCache, type Cache } from './core/cache/cache.js';
 import { openDatabase } from './core/db/connect.js';
 import { migrate, type MigrationGroup } from './core/db/migrator.js';
-import { docsRoutes } from './core/docs.js';
+import { docsRoutes, openApiOptions } from './core/docs.js';
 import { createHealthRegistry } from './core/health.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
+import { ErrorBody } from './core/http/schemas.js';
 import { apiSecurityHeaders } from './core/http/security-headers.js';
 import { lazyRequestLogger } from './core/http/request-logger.js';
 import { createRouteGuards, hookList } from './core/http/route-guards.js';
@@ -294,7 +295,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sign: { algorithm: 'HS256', expiresIn: `${config.jwtTtlSeconds}s` },
     verify: { algorithms: ['HS256'] },
   });
+  app.addSchema(ErrorBody);
   await app.register(swagger, {
+    ...openApiOptions,
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Unified backend API', version: VERSION, description: 'Core, freelance, investigations, clinic and chat APIs' },

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import swagger, { type StaticDocumentSpec } from '@fastify/swagger';
+import swagger, { type FastifyDynamicSwaggerOptions, type StaticDocumentSpec } from '@fastify/swagger';
 import { AppError, notFound } from './http/errors.js';
 
 const PREFIX = '/docs';
@@ -57,3 +57,19 @@ export async function docsRoutes(app: FastifyInstance): Promise<void> {
     if (pages) await (await pages.catch(() => undefined))?.close();
   });
 }
+
+/**
+ * The OpenAPI document's view of every route: a `default` response in the error shape (every route
+ * can answer 400, 401, 429 or 500 with `{error, code, details?}`), and no token required where the
+ * route says `security: []`. The shared `ErrorBody` schema is listed once under its own name.
+ */
+export const openApiOptions: Pick<FastifyDynamicSwaggerOptions, 'refResolver' | 'transform'> = {
+  refResolver: {
+    buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`),
+  },
+  transform: ({ schema, url }) => {
+    if (!schema || schema.hide) return { schema, url };
+    const response = { ...(schema.response as Record<string, unknown> | undefined), default: { description: 'Any failure, in the error shape', $ref: 'ErrorBody#' } };
+    return { schema: { ...schema, response }, url };
+  },
+};

@@ -36,7 +36,7 @@ export async function serviceRoutes(fastify: FastifyInstance, options: { version
 
   app.get(
     '/health',
-    { config: probe, schema: { tags, summary: 'Service health and dependency checks', response: { 200: HealthBody, 503: HealthBody } } },
+    { config: probe, schema: { tags, security: [], summary: 'Service health and dependency checks', response: { 200: HealthBody, 503: HealthBody } } },
     // Not async: while the last round of checks is fresh (HEALTH_CACHE_MS) the answer is sent at
     // once, without the promise and microtask hops an async handler costs on every probe.
     (_request, reply) => {
@@ -58,20 +58,20 @@ export async function serviceRoutes(fastify: FastifyInstance, options: { version
     },
   );
 
-  app.get('/health/live', { config: probe, schema: { tags, summary: 'The process answers', response: { 200: StatusBody } } }, async () => ({
+  app.get('/health/live', { config: probe, schema: { tags, security: [], summary: 'The process answers', response: { 200: StatusBody } } }, async () => ({
     status: 'alive',
   }));
 
   app.get(
     '/health/ready',
-    { config: probe, schema: { tags, summary: 'Ready for traffic: database up, migrations applied', response: { 200: StatusBody, 503: StatusBody } } },
+    { config: probe, schema: { tags, security: [], summary: 'Ready for traffic: database up, migrations applied', response: { 200: StatusBody, 503: StatusBody } } },
     async (_request, reply) => {
       const ready = await migrationsApplied(app.database, options.migrations).catch(() => false);
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
     },
   );
 
-  app.get('/metrics', { config: probe, schema: { tags, summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } } }, async (_request, reply) => {
+  app.get('/metrics', { config: probe, schema: { tags, security: [], summary: 'Prometheus metrics', produces: ['text/plain'], response: { 200: Type.String() } } }, async (_request, reply) => {
     return reply.type(app.metrics.registry.contentType).send(await app.metrics.render());
   });
 

@@ -61,9 +61,18 @@ describe('service routes', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const responses = Object.keys(operation.responses ?? {});
         assert.ok(responses.some((code) => /^2/.test(code)), `${method.toUpperCase()} ${path} has a success response schema`);
+        const failure = operation.responses?.default as { content: Record<string, { schema: unknown }> } | undefined;
+        assert.deepEqual(Object.values(failure?.content ?? {})[0]?.schema, { $ref: '#/components/schemas/ErrorBody' }, `${method.toUpperCase()} ${path} documents its errors`);
       }
     }
+    assert.deepEqual(body.components.schemas.ErrorBody.required, ['error', 'code']);
     assert.ok(body.paths['/api/auth/register'].post.requestBody, 'request bodies are documented');
+    // A token is required by default, and not where a route says so.
+    assert.deepEqual(body.security, [{ bearerAuth: [] }]);
+    for (const [path, method] of [['/health', 'get'], ['/health/live', 'get'], ['/health/ready', 'get'], ['/metrics', 'get'], ['/api/auth/register', 'post'], ['/api/auth/login', 'post'], ['/api/auth/refresh', 'post']] as const) {
+      assert.deepEqual(body.paths[path][method].security, [], `${path} needs no token`);
+    }
+    assert.equal(body.paths['/api/auth/me'].get.security, undefined, '/api/auth/me needs the token');
   });
 
   test('GET /docs serves the interactive reference, loaded on its first request', async () => {

@@ -35,7 +35,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/auth/register',
-    { onRequest: authLimit, schema: { tags, summary: 'Create an account', body: RegisterBody, response: { 201: AuthResult } } },
+    { onRequest: authLimit, schema: { tags, security: [], summary: 'Create an account', body: RegisterBody, response: { 201: AuthResult } } },
     async (request, reply) => {
       const body = request.body;
       if (await repo.emailTaken(db, body.email)) throw conflict('Email is already registered', 'EMAIL_TAKEN');
@@ -59,7 +59,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/auth/login',
-    { onRequest: authLimit, schema: { tags, summary: 'Log in with email or username', body: LoginBody, response: { 200: AuthResult } } },
+    { onRequest: authLimit, schema: { tags, security: [], summary: 'Log in with email or username', body: LoginBody, response: { 200: AuthResult } } },
     async (request) => {
       const body = request.body;
       const found = await repo.findCredentials(db, 'username' in body ? { username: body.username } : { email: body.email });
@@ -110,7 +110,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/auth/refresh',
-    { onRequest: authLimit, schema: { tags, summary: 'Swap a refresh token for a new pair', body: RefreshBody, response: { 200: TokenPair } } },
+    { onRequest: authLimit, schema: { tags, security: [], summary: 'Swap a refresh token for a new pair', body: RefreshBody, response: { 200: TokenPair } } },
     async (request) => {
       const tokenHash = hashToken(request.body.refresh_token);
       const rejected = unauthorized('Invalid or expired refresh token');
