@@ -10,7 +10,7 @@ import type { UpstreamRequest } from './upstream.js';
  * Live jobs are kept in this process; finished ones go to the results cache (Redis when configured,
  * so any instance can answer the poll) for `CHAT_RESULT_TTL_SECONDS`.
  *
- * A result the results cache does not take (Redis down) is never dropped:
+ * A result the results cache does not take (Redis down, or a full memory budget) is never dropped:
  * it stays in this process, answers polls and streams from here, and its write is retried until it
  * succeeds or the result's TTL has passed. While such held results reach `holdLimitBytes`, new jobs
  * are refused with the cache's 503, so an outage cannot grow this process without bound.

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
+import { createMemoryBudget } from '../../core/cache/cache.js';
 import { chatAccess } from './access.js';
 import { Gateway, attachGateway, detachGateway } from './gateway.js';
 import { JobQueue } from './jobs.js';
@@ -27,18 +28,22 @@ export async function chatPlugin(app: FastifyInstance): Promise<void> {
     apiKey: config.llmApiKey,
   });
   const maxBytes = config.cacheMaxSizeMb * MB;
+  // In memory, responses and job results share one CACHE_MAX_SIZE_MB: results are kept until their
+  // TTL and cached responses make room for them. (Redis ignores the budget: its maxmemory rules.)
+  const budget = createMemoryBudget(maxBytes);
   const gateway = new Gateway({
     upstream,
-    cache: app.createCache({ name: 'chat-responses', maxBytes, ttlSeconds: config.cacheTtlSeconds }),
+    cache: app.createCache({ name: 'chat-responses', maxBytes, ttlSeconds: config.cacheTtlSeconds, budget }),
     maxConcurrent: config.chatMaxConcurrent,
     queueMax: config.chatQueueMax,
     cacheTtlSeconds: config.cacheTtlSeconds,
   });
-  const jobs = new JobQueue(gateway, app.createCache({ name: 'chat-results', maxBytes, ttlSeconds: config.chatResultTtlSeconds }), {
+  const jobs = new JobQueue(gateway, app.createCache({ name: 'chat-results', maxBytes, ttlSeconds: config.chatResultTtlSeconds, budget, eviction: 'ttl' }), {
     resultTtlSeconds: config.chatResultTtlSeconds,
     log: app.log,
-    // Redis down: up to CACHE_MAX_SIZE_MB of results is held in this process before new jobs are refused.
-    holdLimitBytes: maxBytes,
+    // Memory: a result the full budget cannot take is held, and new jobs wait until results expire.
+    // Redis down: up to one budget of results is held in this process before new jobs are refused.
+    holdLimitBytes: config.redisUrl ? maxBytes : 0,
   });
   attachGateway(app.server, gateway);
 
