@@ -240,6 +240,17 @@ describe('bounds and access', () => {
     assert.equal(fake.stats.chat, before);
   });
 
+  test("oversized: past the chat's own limits 400 VALIDATION_FAILED (the contract), past BODY_LIMIT_MB the core's 413", async () => {
+    const before = fake.stats.chat;
+    const tooLong = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: [{ role: 'user', content: 'x'.repeat(100_001) }] } });
+    assert.equal(tooLong.status, 400);
+    assert.equal(tooLong.body.code, 'VALIDATION_FAILED');
+    const huge = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: Array.from({ length: 12 }, () => ({ role: 'user', content: 'x'.repeat(100_000) })) } });
+    assert.equal(huge.status, 413, 'over BODY_LIMIT_MB (1 MB) the body is never read');
+    assert.equal(huge.body.code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(fake.stats.chat, before);
+  });
+
   test('chat routes need a logged-in user (CHAT_PUBLIC is off)', async () => {
     for (const [method, url] of [
       ['POST', '/api/chat-optimized'],
