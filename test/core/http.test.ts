@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Type } from 'typebox';
 import type { AppModule } from '../../src/core/module.js';
-import { Nullable } from '../../src/core/http/schemas.js';
+import { isWholeCents, MoneyAmount, Nullable } from '../../src/core/http/schemas.js';
 import { call, registerAdmin, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
 
 /** A module whose routes fail on purpose, to see what a client gets. */
@@ -249,6 +249,15 @@ describe('rate limits', () => {
   });
 });
 
+const moneyModule: AppModule = {
+  name: 'money',
+  migrations: [],
+  async plugin(app) {
+    const body = Type.Object({ amounts: Type.Array(MoneyAmount()), total: MoneyAmount() }, { additionalProperties: false });
+    app.post('/test/money', { schema: { body, response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async () => ({ ok: true }));
+  },
+};
+
 /** Response shapes the serializer is given in a simpler form (nullable fields, unions of strings). */
 const Shape = Type.Object({
   name: Nullable(Type.String()),
@@ -346,6 +355,33 @@ describe('load shedding', () => {
       assert.ok(overloaded, 'a stalled loop is detected');
       assert.equal(overloaded.body.code, 'OVERLOADED');
       assert.equal(overloaded.response.headers['retry-after'], '5');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('money amounts (MoneyAmount)', () => {
+  test('whole cents: every two-decimal amount passes, a third decimal does not', () => {
+    // Spread over the whole range, up to the clinic's maximum of 100,000,000.00.
+    for (let cents = 0; cents <= 10_000_000_000; cents += 9_999_991) {
+      for (const c of [cents, cents + 7, cents + 99]) {
+        const amount = Number(`${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`);
+        assert.ok(isWholeCents(amount), String(amount));
+      }
+    }
+    for (const amount of [0.07, 10.99, 33.33, 99_999_999.99]) assert.ok(isWholeCents(amount), String(amount));
+    for (const amount of [50.004, 10.999, 150.255, 0.001, 1e-7, 99_999_999.995]) assert.ok(!isWholeCents(amount), String(amount));
+  });
+
+
+  test('a body amount with a third decimal is 400 naming the field, before anything is done', async () => {
+    const t = await startTestApp({}, { modules: [moneyModule] });
+    try {
+      const refused = await call(t.app, { method: 'POST', url: '/test/money', payload: { amounts: [10.99, 50.004], total: 0.07 } });
+      assert.equal(refused.status, 400);
+      assert.deepEqual(refused.body.details, [{ field: 'amounts.1', message: 'must have at most two decimal places (whole cents)' }]);
+      assert.equal((await call(t.app, { method: 'POST', url: '/test/money', payload: { amounts: [10.99, 0.07], total: 99_999_999.99 } })).status, 200);
     } finally {
       await t.close();
     }

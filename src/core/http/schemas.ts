@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema, type TStringOptions } from 'typebox';
+import { Type, type Static, type TNumberOptions, type TSchema, type TStringOptions } from 'typebox';
 
 /** Shared building blocks of route schemas. */
 
@@ -41,6 +41,22 @@ export const Pagination = Type.Object({ limit: Type.Integer(), offset: Type.Inte
 
 /** Money in integer minor units <-> a JSON number with two decimals. */
 export const toCents = (amount: number): number => Math.round(amount * 100);
+
+/**
+ * Whether an amount is whole cents. JSON `10.99` is the double nearest 10.99, and whole cents / 100
+ * (division is correctly rounded) is that same double, so the comparison is exact: no tolerance, and
+ * `50.004` or `1e-7` are refused. (ajv's `multipleOf: 0.01` refuses 0.07 and one amount in six.)
+ */
+export const isWholeCents = (amount: number): boolean => Math.round(amount * 100) / 100 === amount;
+
+/** The schema keyword, checked by the request validators, that refuses an amount with more than two decimals. */
+export const WHOLE_CENTS = 'x-whole-cents';
+
+/**
+ * A non-negative amount of money in the currency unit: 400 with "must have at most two decimal
+ * places" for `50.004`, instead of a silent rounding to the cent.
+ */
+export const MoneyAmount = (options: TNumberOptions = {}) => Type.Number({ minimum: 0, ...options, [WHOLE_CENTS]: true });
 /**
  * Division is correctly rounded, so whole cents / 100 is already the double nearest the two-decimal
  * amount: the same number `Number((cents / 100).toFixed(2))` gave, without formatting and parsing

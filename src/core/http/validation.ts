@@ -2,22 +2,31 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { SerializerSelector, type SerializerFactory } from '@fastify/fast-json-stringify-compiler';
 import type { FastifySchemaCompiler } from 'fastify';
+import { isWholeCents, WHOLE_CENTS } from './schemas.js';
 
 /**
  * Bodies are validated strictly: wrong types are errors (no coercion of "5" to 5), unknown fields
  * are errors (schemas say `additionalProperties: false`), and every bad field is reported.
  * Query strings, params and headers arrive as text, so they are coerced.
  */
-const bodyAjv = withFormats(new Ajv.default({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
-const textAjv = withFormats(new Ajv.default({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
+const bodyAjv = withProjectKeywords(new Ajv.default({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
+const textAjv = withProjectKeywords(new Ajv.default({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
 
 /**
  * ajv-formats' checks, except that a `date-time` must also be one JavaScript can hold: RFC 3339
  * allows a leap second (`23:59:60`), which `Date` cannot represent, so every later
- * `new Date(value).toISOString()` would throw and turn a bad input into a 500.
+ * `new Date(value).toISOString()` would throw and turn a bad input into a 500. And the
+ * `x-whole-cents` keyword of `MoneyAmount` (src/core/http/schemas.ts).
  */
-function withFormats(ajv: Ajv.default): Ajv.default {
+function withProjectKeywords(ajv: Ajv.default): Ajv.default {
   addFormats.default(ajv);
+  ajv.addKeyword({
+    keyword: WHOLE_CENTS,
+    type: 'number',
+    schemaType: 'boolean',
+    error: { message: 'must have at most two decimal places (whole cents)' },
+    validate: (on: boolean, amount: number) => !on || isWholeCents(amount),
+  });
   const rfc3339 = addFormats.default.get('date-time', 'full') as { validate: (value: string) => boolean; compare: (a: string, b: string) => number | undefined };
   return ajv.addFormat('date-time', { ...rfc3339, type: 'string', validate: (value: string) => rfc3339.validate(value) && !Number.isNaN(Date.parse(value)) });
 }

@@ -1,11 +1,11 @@
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
 import { Type, type TNumberOptions } from 'typebox';
 import { appendAudit } from '../../core/audit/repo.js';
 import type { CoreTables } from '../../core/db/tables.js';
 import { nextSequenceValue } from '../../core/db/sequences.js';
 import { badRequest } from '../../core/http/errors.js';
-import { DateOnly } from '../../core/http/schemas.js';
+import { DateOnly, MoneyAmount } from '../../core/http/schemas.js';
 import type { ClinicDb } from './tables.js';
 
 export type Trx = Transaction<ClinicDb>;
@@ -31,65 +31,9 @@ export function audit(
 export const MONEY_MAX = 100_000_000;
 export const MONEY_MAX_CENTS = MONEY_MAX * 100;
 
-/** Marks a money field in a body schema, for `moneyPrecision` (ajv ignores the keyword). */
-const MONEY_KEYWORD = 'x-money';
-
-/** An amount of money in the currency unit (KES): at most two decimals, which `moneyPrecision` checks. */
-export const MoneyOf = (options: TNumberOptions = {}) =>
-  Type.Number({ minimum: 0, maximum: MONEY_MAX, description: 'KES, at most two decimals', ...options, [MONEY_KEYWORD]: true });
+/** An amount of money in KES: at most two decimals (core's `MoneyAmount`) and at most `MONEY_MAX`. */
+export const MoneyOf = (options: TNumberOptions = {}) => MoneyAmount({ maximum: MONEY_MAX, description: 'KES, at most two decimals', ...options });
 export const Money = MoneyOf();
-
-/**
- * Whether an amount is whole cents. JSON `10.99` is the double nearest 10.99, and whole cents / 100
- * (division is correctly rounded) is that same double, so the comparison is exact: no tolerance, and
- * `50.004` or `1e-7` are refused. (ajv's `multipleOf: 0.01` refuses 0.07 and one amount in six.)
- */
-export const isWholeCents = (amount: number): boolean => Math.round(amount * 100) / 100 === amount;
-
-type SchemaNode = { [keyword: string]: unknown };
-const isNode = (value: unknown): value is SchemaNode => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** The paths of the money fields of a schema, `*` standing for any array index. */
-function moneyPaths(schema: unknown, path: string[] = []): string[][] {
-  if (!isNode(schema)) return [];
-  if (schema[MONEY_KEYWORD] === true) return [path];
-  const paths: string[][] = [];
-  if (isNode(schema.properties)) {
-    for (const [name, property] of Object.entries(schema.properties)) paths.push(...moneyPaths(property, [...path, name]));
-  }
-  if (isNode(schema.items)) paths.push(...moneyPaths(schema.items, [...path, '*']));
-  for (const branch of [schema.anyOf, schema.oneOf, schema.allOf].flat()) paths.push(...moneyPaths(branch, path));
-  const seen = new Set<string>();
-  return paths.filter((found) => !seen.has(found.join('.')) && seen.add(found.join('.')));
-}
-
-function collectCents(value: unknown, path: string[], at: string[], problems: Array<{ field: string; message: string }>): void {
-  if (path.length === 0) {
-    if (typeof value === 'number' && !isWholeCents(value)) problems.push({ field: at.join('.'), message: 'must have at most two decimal places (whole cents)' });
-    return;
-  }
-  const [step, ...rest] = path as [string, ...string[]];
-  if (step === '*') {
-    if (Array.isArray(value)) value.forEach((item, index) => collectCents(item, rest, [...at, String(index)], problems));
-  } else if (isNode(value)) {
-    collectCents(value[step], rest, [...at, step], problems);
-  }
-}
-
-/**
- * A preHandler for a route whose body has `Money` fields: 400 VALIDATION_FAILED, one detail per field,
- * when an amount has more than two decimals (instead of silently rounding it to the cent). It runs
- * after schema validation, so types and ranges are already right.
- */
-export function moneyPrecision(bodySchema: unknown): preHandlerAsyncHookHandler {
-  const paths = moneyPaths(bodySchema);
-  return async function moneyPrecisionCheck(request) {
-    const problems: Array<{ field: string; message: string }> = [];
-    for (const path of paths) collectCents(request.body, path, [], problems);
-    const [first] = problems;
-    if (first) throw badRequest(`Invalid body: ${first.field} ${first.message}`, 'VALIDATION_FAILED', problems);
-  };
-}
 
 export const DateRangeQuery = {
   from: Type.Optional(DateOnly),

@@ -6,7 +6,7 @@ import { newId, now } from '../../../core/db/columns.js';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { badRequest, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, toCents } from '../../../core/http/schemas.js';
-import { addDays, audit, checkDateOrder, dateRange, moneyPrecision, nextNumber } from '../common.js';
+import { addDays, audit, checkDateOrder, dateRange, nextNumber } from '../common.js';
 import { findPatient } from '../patients/repo.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
@@ -40,7 +40,6 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/financial/invoices',
     {
       onRequest,
-      preHandler: moneyPrecision(CreateInvoiceBody),
       schema: { tags, summary: `Bill a patient; VAT ${vatRate * 100}% of the subtotal, due in ${DUE_DAYS} days`, body: CreateInvoiceBody, response: { 201: Invoice } },
     },
     async (request, reply) => {
@@ -110,7 +109,6 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/financial/payments',
     {
       onRequest,
-      preHandler: moneyPrecision(CreatePaymentBody),
       schema: {
         tags,
         summary: 'Record a payment; with Idempotency-Key a retry answers the first result and never pays twice',
@@ -126,7 +124,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
       if (body.method === 'mpesa' && !reference) {
         throw badRequest('An M-Pesa payment needs its transaction reference', 'VALIDATION_FAILED', [{ field: 'reference', message: 'is required when method is mpesa' }]);
       }
-      const amount = toCents(body.amount); // whole cents above 0: the schema and moneyPrecision saw to it
+      const amount = toCents(body.amount); // whole cents above 0: the schema saw to it
       const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
 
       const replay = (stored: { request_hash: string; response: string }) => {

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AuditTables } from '../../../core/audit/tables.js';
 import { badRequest, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, MessageBody, toCents } from '../../../core/http/schemas.js';
-import { addDays, audit, checkDateOrder, moneyPrecision, type Trx } from '../common.js';
+import { addDays, audit, checkDateOrder, type Trx } from '../common.js';
 import { findPatient } from '../patients/repo.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
@@ -47,7 +47,7 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.post(
     '/api/sha/claims',
-    { onRequest, preHandler: moneyPrecision(CreateClaimBody), schema: { tags, summary: 'Draft an SHA claim (diagnoses default to the visit\'s)', body: CreateClaimBody, response: { 201: Claim } } },
+    { onRequest, schema: { tags, summary: 'Draft an SHA claim (diagnoses default to the visit\'s)', body: CreateClaimBody, response: { 201: Claim } } },
     async (request, reply) => {
       const body = request.body;
       const items = itemsFromBody(body.items ?? []);
@@ -100,7 +100,7 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.put(
     '/api/sha/claims/:id',
-    { onRequest, preHandler: moneyPrecision(UpdateClaimBody), schema: { tags, summary: 'Edit a draft claim (409 once it has left draft)', params: IdParams, body: UpdateClaimBody, response: { 200: Claim } } },
+    { onRequest, schema: { tags, summary: 'Edit a draft claim (409 once it has left draft)', params: IdParams, body: UpdateClaimBody, response: { 200: Claim } } },
     async (request) => {
       const body = request.body;
       const row = await db.transaction().execute(async (trx) => {
@@ -133,7 +133,6 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/sha/claims/:id/status',
     {
       onRequest,
-      preHandler: moneyPrecision(ClaimStatusBody),
       schema: { tags, summary: 'Move a claim: draft, ready_to_submit, submitted, approved/rejected, paid/partially_paid', params: IdParams, body: ClaimStatusBody, response: { 200: Claim } },
     },
     async (request) => {
