@@ -94,11 +94,6 @@ export class JobQueue {
     this.retryMs = settings.retryMs ?? DEFAULT_RETRY_MS;
   }
 
-  /** Results held in this process because the results cache did not take them. */
-  get heldCount(): number {
-    return this.held.size;
-  }
-
   async submit(owner: string, request: UpstreamRequest, options: StartOptions): Promise<{ id: string; status: JobStatus }> {
     if (this.held.size > 0 && this.heldBytes >= this.holdLimitBytes) {
       throw this.lastWriteError instanceof AppError
@@ -132,6 +127,7 @@ export class JobQueue {
     if (job.writing || job.payload === null) return Promise.resolve();
     const remainingMs = job.expiresAt - Date.now();
     if (remainingMs <= 0) {
+      if (this.held.has(job)) this.log.warn({ request_id: job.id }, 'chat job results: a held result reached its TTL before the results cache took it');
       this.forget(job);
       return Promise.resolve();
     }
@@ -140,10 +136,6 @@ export class JobQueue {
       () => {
         job.writing = false;
         this.forget(job);
-        if (this.held.size === 0 && this.lastWriteError !== null) {
-          this.lastWriteError = null;
-          this.log.info('chat job results: every held result is stored again');
-        }
       },
       (error: unknown) => {
         job.writing = false;
@@ -176,11 +168,13 @@ export class JobQueue {
   /** The job's result is in the cache or past its TTL: this process lets go of it. */
   private forget(job: LiveJob): void {
     this.live.delete(job.id);
-    if (this.held.delete(job)) this.heldBytes -= Buffer.byteLength(job.payload ?? '');
-    if (this.held.size === 0 && this.retryTimer) {
-      clearInterval(this.retryTimer);
-      this.retryTimer = null;
-    }
+    if (!this.held.delete(job)) return;
+    this.heldBytes -= Buffer.byteLength(job.payload ?? '');
+    if (this.held.size > 0) return;
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+    this.lastWriteError = null;
+    this.log.info('chat job results: no finished result is held in this process any more');
   }
 
   /** Offers the oldest held result again; once one is taken, the rest follow. */
