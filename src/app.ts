@@ -209,6 +209,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // pays for `request.routeOptions`, which Fastify builds anew on every read.
   const headers = apiSecurityHeaders();
   const overload = new AppError(503, 'OVERLOADED', 'The server is overloaded; retry shortly', undefined, { 'retry-after': '5' });
+  const nulInUrl = new AppError(400, 'INVALID_CHARACTER', 'The URL contains a NUL character (%00)');
   const shuttingDown = new AppError(503, 'SHUTTING_DOWN', 'The server is shutting down; retry shortly', undefined, { 'retry-after': '1' });
   let eventLoopDelayMs: () => number = () => 0;
   // Set once shutdown begins (the preClose hook below).
@@ -217,6 +218,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     reply.headers(headers);
     reply.header('x-request-id', request.id);
     if (draining) done(shuttingDown);
+    // As in bodies (the JSON parser below): PostgreSQL cannot take U+0000 in a query parameter.
+    else if (request.url.includes('%00')) done(nulInUrl);
     // Shed load while the event loop is saturated instead of queueing requests that will time out.
     else if (eventLoopDelayMs() > config.maxEventLoopDelayMs && request.routeOptions.config.probe !== true) done(overload);
     else done();

@@ -107,6 +107,13 @@ describe('HTTP plumbing', () => {
     assert.equal(body.code, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
+  test('a NUL character in the URL is 400 INVALID_CHARACTER (PostgreSQL would fail on it: a 500)', async () => {
+    const admin = await registerAdmin(t.app);
+    const refused = await call(t.app, { method: 'GET', url: '/api/admin/users?search=a%00b', headers: admin.headers });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.code, 'INVALID_CHARACTER');
+  });
+
   test('a malformed URL and oversized request headers answer in the error shape too', async () => {
     const badUrl = await call(t.app, { method: 'GET', url: '/api/clients/%zz' });
     assert.equal(badUrl.status, 400);
