@@ -232,6 +232,10 @@ describe('auth', () => {
       assert.equal(updated.body.last_name, null);
       assert.equal(updated.body.avatar, 'https://example.com/a.png');
       assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).body.name, 'New Name');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const unchanged = await call(t.app, { method: 'PUT', url: '/api/auth/me', headers: user.headers, payload: {} });
+      assert.equal(unchanged.status, 200);
+      assert.deepEqual(unchanged.body, updated.body, 'an empty update changes nothing, updated_at included');
     });
 
     test('PUT refuses a taken username, unknown fields, a role change and a javascript: avatar', async () => {

@@ -95,6 +95,8 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/auth/me',
     { onRequest: app.requireUser, schema: { tags, summary: 'Update your profile', body: UpdateMeBody, response: { 200: User } } },
     async (request) => {
+      // Nothing to change: nothing is written, and updated_at keeps saying when something last was.
+      if (Object.keys(request.body).length === 0) return request.user;
       const { username } = request.body;
       if (username && (await repo.usernameTaken(db, username, request.user.id))) throw conflict('Username is already taken', 'USERNAME_TAKEN');
       try {
