@@ -262,6 +262,8 @@ const moneyModule: AppModule = {
   async plugin(app) {
     const body = Type.Object({ amounts: Type.Array(MoneyAmount()), total: MoneyAmount() }, { additionalProperties: false });
     app.post('/test/money', { schema: { body, response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async () => ({ ok: true }));
+    const counts = Type.Object({ counts: Type.Array(Nullable(Type.Integer({ minimum: 0 }))) }, { additionalProperties: false });
+    app.post('/test/counts', { schema: { body: counts, response: { 200: Type.Object({ ok: Type.Boolean() }) } } }, async () => ({ ok: true }));
   },
 };
 
@@ -381,6 +383,20 @@ describe('money amounts (MoneyAmount)', () => {
     for (const amount of [50.004, 10.999, 150.255, 0.001, 1e-7, 99_999_999.995]) assert.ok(!isWholeCents(amount), String(amount));
   });
 
+
+  test('each item of an array of unions is reported on its own', async () => {
+    const t = await startTestApp({}, { modules: [moneyModule] });
+    try {
+      const { status, body } = await call(t.app, { method: 'POST', url: '/test/counts', payload: { counts: [1, -1, null, 'x'] } });
+      assert.equal(status, 400);
+      assert.deepEqual(body.details, [
+        { field: 'counts.1', message: 'must be >= 0' },
+        { field: 'counts.3', message: 'must be integer' },
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
 
   test('a body amount with a third decimal is 400 naming the field, before anything is done', async () => {
     const t = await startTestApp({}, { modules: [moneyModule] });
