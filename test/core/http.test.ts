@@ -55,6 +55,22 @@ describe('HTTP plumbing', () => {
     assert.deepEqual(await details('PUT', `/api/admin/users/${user.user.id}`, { role: 'superuser' }, admin.headers), [{ field: 'role', message: 'must be one of: user, admin' }]);
   });
 
+  test('an unpaired UTF-16 surrogate anywhere in a JSON body is 400; a pair (an emoji) is text', async () => {
+    const register = (name: string, email: string) =>
+      call(t.app, { method: 'POST', url: '/api/auth/register', headers: { 'content-type': 'application/json' }, payload: `{"email":"${email}","password":"password-123","name":"${name}","first_name":"x"}` });
+    for (const name of ['a\\ud800b', '\\uDC00', 'x\\ud83d']) {
+      const refused = await register(name, 'lone@example.com');
+      assert.equal(refused.status, 400, name);
+      assert.equal(refused.body.code, 'INVALID_CHARACTER');
+    }
+    const nested = await call(t.app, { method: 'POST', url: '/api/auth/register', headers: { 'content-type': 'application/json' }, payload: `{"email":"lone@example.com","password":"password-123","deep":${'['.repeat(3000)}"\\ud800"${']'.repeat(3000)}}` });
+    assert.equal(nested.status, 400);
+    assert.equal(nested.body.code, 'INVALID_CHARACTER');
+    const emoji = await register('a\\ud83d\\ude00b', 'lone@example.com');
+    assert.equal(emoji.status, 201, 'the refused bodies created nothing');
+    assert.equal(emoji.body.user.name, 'a\u{1F600}b');
+  });
+
   test('a NUL character anywhere in a JSON body is 400 and changes nothing; an escaped backslash before u0000 is text', async () => {
     const register = (name: string) =>
       call(t.app, { method: 'POST', url: '/api/auth/register', headers: { 'content-type': 'application/json' }, payload: `{"email":"nul@example.com","password":"password-123","name":"${name}"}` });
