@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { newId, now } from '../../../src/core/db/columns.js';
+import type { FreelanceTables } from '../../../src/modules/freelance/tables.js';
 import type { TestApp } from '../../helpers/app.js';
 import { asNewUser, daysFromToday, fieldsOf, startFreelanceApp, type Caller } from './helpers.js';
 
@@ -196,6 +198,37 @@ describe('freelance time tracking', () => {
     assert.ok(summary.week_seconds >= 3600 + running, JSON.stringify(summary));
     assert.equal(summary.billable_seconds, 3600 + 1800);
     assert.equal(summary.unbilled_amount, 66.67); // 50.00 + 0.5 h x 33.33 = 16.665 -> 16.67
+  });
+
+  it('sums any stored duration and rate without overflowing (was a 500 on PostgreSQL for an entry of a year)', async () => {
+    // Rows as an older version could store them: a year, and the longest a 4-byte column holds at the largest rate.
+    const db = test.app.db.withTables<FreelanceTables>();
+    const insert = async (caller: Caller, duration: number, rateCents: number) => {
+      const at = now();
+      const end = new Date(Date.parse('2025-01-01T00:00:00Z') + duration * 1000).toISOString();
+      await db
+        .insertInto('freelance_time_entries')
+        .values({ id: newId(), user_id: caller.user.user.id, invoice_id: null, description: 'long', project_id: null, client_id: null, start_time: '2025-01-01T00:00:00.000Z', end_time: end, duration, hourly_rate: rateCents, is_billable: true, created_at: at, updated_at: at })
+        .execute();
+    };
+    const year = await asNewUser(test.app);
+    await insert(year, 31_536_000, 5000); // 8760 h at 50.00
+    const summary = await year.get('/api/time-tracking/summary');
+    assert.equal(summary.status, 200, JSON.stringify(summary.body));
+    assert.equal(summary.body.billable_seconds, 31_536_000);
+    assert.equal(summary.body.unbilled_amount, 438_000);
+
+    const extreme = await asNewUser(test.app);
+    const duration = 2 ** 31 - 1;
+    const rate = 1_000_000_000_000; // MAX_CENTS
+    await insert(extreme, duration, rate);
+    await insert(extreme, duration, rate);
+    const hundredths = BigInt(Math.floor((duration * 100 + 1800) / 3600));
+    const cents = Number(2n * ((hundredths * BigInt(rate) + 50n) / 100n));
+    const huge = await extreme.get('/api/time-tracking/summary');
+    assert.equal(huge.status, 200, JSON.stringify(huge.body));
+    assert.equal(huge.body.billable_seconds, 2 * duration);
+    assert.ok(Math.abs(huge.body.unbilled_amount - cents / 100) / (cents / 100) < 1e-12, `${huge.body.unbilled_amount} against ${cents / 100}`);
   });
 
   it('bills time entries into a draft invoice, once, and only billable finished ones', async () => {

@@ -111,8 +111,20 @@ export async function deleteEntry(db: FreelanceDb, userId: string, id: string): 
   return Number(result.numDeletedRows) === 1;
 }
 
-/** Hours in hundredths from whole seconds, rounded half up, as integer SQL (same on both engines). */
-const hundredthsOfHours = sql`((duration * 100 + 1800) / 3600)`;
+/**
+ * Hours in hundredths from whole seconds, rounded half up, as integer SQL (same on both engines).
+ * The column is a 4-byte integer on PostgreSQL, so it is widened before it is multiplied: `duration
+ * * 100` overflowed int4 from about 248 days, and one such row made every summary a 500.
+ */
+const hundredthsOfHours = sql`((cast(duration as bigint) * 100 + 1800) / 3600)`;
+
+/**
+ * What one entry bills in cents, `(hundredths x rate + 50) / 100` in integer arithmetic, computed as
+ * `whole hours x rate + (hundredths left x rate + 50) / 100` (the same number) so that no product
+ * leaves bigint: whole hours of any int4 duration (< 600,000) times the largest rate (10^12 cents)
+ * stay below 10^18, where hundredths times that rate did not.
+ */
+const entryCents = sql`((${hundredthsOfHours} / 100) * coalesce(hourly_rate, 0) + ((${hundredthsOfHours} % 100) * coalesce(hourly_rate, 0) + 50) / 100)`;
 
 export async function timeSummary(db: FreelanceDb, userId: string, at = new Date()) {
   const starts = periodStarts(at);
@@ -124,9 +136,8 @@ export async function timeSummary(db: FreelanceDb, userId: string, at = new Date
         sql<number>`coalesce(sum(case when start_time >= ${starts.week} then duration else 0 end), 0)`.as('week_seconds'),
         sql<number>`coalesce(sum(case when start_time >= ${starts.month} then duration else 0 end), 0)`.as('month_seconds'),
         sql<number>`coalesce(sum(case when is_billable = ${true} then duration else 0 end), 0)`.as('billable_seconds'),
-        // Each entry rounds to the cent as its invoice line would (entryAmountCents in rules.ts):
-        // (hundredths of hours x rate + 50) / 100 in integer arithmetic, on both engines.
-        sql<number>`coalesce(sum(case when is_billable = ${true} and invoice_id is null then (${hundredthsOfHours} * coalesce(hourly_rate, 0) + 50) / 100 else 0 end), 0)`.as(
+        // Each entry rounds to the cent as its invoice line would (entryAmountCents in rules.ts).
+        sql<number>`coalesce(sum(case when is_billable = ${true} and invoice_id is null then ${entryCents} else 0 end), 0)`.as(
           'unbilled_cents',
         ),
       ])
