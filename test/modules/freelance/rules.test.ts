@@ -15,7 +15,7 @@ import {
 } from '../../../src/modules/freelance/invoices/rules.js';
 import { centsOf, hoursFromSeconds, lineAmountCents } from '../../../src/modules/freelance/money.js';
 import { extractKeywords, scoreResume, tokenize, type AtsResume } from '../../../src/modules/freelance/resumes/ats.js';
-import { durationSeconds, endAfter, entryAmountCents, normaliseTime, periodStarts, resolveNewEntryTimes } from '../../../src/modules/freelance/time-tracking/rules.js';
+import { durationSeconds, endAfter, entryAmountCents, MAX_ENTRY_SECONDS, normaliseTime, periodStarts, resolveNewEntryTimes, stoppedDuration } from '../../../src/modules/freelance/time-tracking/rules.js';
 
 function assertAppError(fn: () => unknown, status: number, code: string, field?: string) {
   assert.throws(fn, (error: unknown) => {
@@ -179,8 +179,30 @@ describe('timer rules', () => {
   });
 
   it('normalises any offset to UTC text and adds durations', () => {
-    assert.equal(normaliseTime('2024-01-01T12:00:00+02:00'), '2024-01-01T10:00:00.000Z');
+    assert.equal(normaliseTime('2024-01-01T12:00:00+02:00', 'start_time'), '2024-01-01T10:00:00.000Z');
     assert.equal(endAfter('2024-01-01T10:00:00.000Z', 90), '2024-01-01T10:01:30.000Z');
+  });
+
+  it('keeps entry times in 1970-2099 and an entry at most MAX_ENTRY_SECONDS long', () => {
+    assert.equal(normaliseTime('1970-01-01T00:00:00Z', 'start_time'), '1970-01-01T00:00:00.000Z');
+    assert.equal(normaliseTime('2099-12-31T23:59:59.999Z', 'end_time'), '2099-12-31T23:59:59.999Z');
+    assertAppError(() => normaliseTime('1969-12-31T23:59:59Z', 'start_time'), 400, 'VALIDATION_FAILED', 'start_time');
+    assertAppError(() => normaliseTime('0000-01-01T00:00:00+23:59', 'start_time'), 400, 'VALIDATION_FAILED', 'start_time'); // year -1 in UTC
+    assertAppError(() => normaliseTime('2100-01-01T00:00:00Z', 'end_time'), 400, 'VALIDATION_FAILED', 'end_time');
+    assertAppError(() => endAfter('2099-12-31T00:00:00Z', 86_400), 400, 'VALIDATION_FAILED', 'duration');
+    assertAppError(() => resolveNewEntryTimes({ end_time: '1970-01-01T00:00:30Z', duration: 60 }), 400, 'VALIDATION_FAILED', 'duration');
+
+    const start = '2024-01-01T00:00:00.000Z';
+    const longest = new Date(Date.parse(start) + MAX_ENTRY_SECONDS * 1000).toISOString();
+    const tooLong = new Date(Date.parse(start) + MAX_ENTRY_SECONDS * 1000 + 1000).toISOString();
+    assert.equal(durationSeconds(start, longest), MAX_ENTRY_SECONDS);
+    assertAppError(() => durationSeconds(start, tooLong), 400, 'VALIDATION_FAILED', 'end_time');
+    assertAppError(() => durationSeconds(start, tooLong, 'start_time'), 400, 'VALIDATION_FAILED', 'start_time');
+    assertAppError(() => durationSeconds(longest, start, 'start_time'), 400, 'VALIDATION_FAILED', 'start_time');
+    // Stopping: too long is a 400 naming end_time, whether it was sent or meant "now".
+    assert.equal(stoppedDuration(start, longest, false), MAX_ENTRY_SECONDS);
+    assertAppError(() => stoppedDuration(start, tooLong, true), 400, 'VALIDATION_FAILED', 'end_time');
+    assertAppError(() => stoppedDuration(start, tooLong, false), 400, 'VALIDATION_FAILED', 'end_time');
   });
 
   it('starts weeks on Monday and months on the 1st, in UTC', () => {

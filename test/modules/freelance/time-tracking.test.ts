@@ -200,6 +200,66 @@ describe('freelance time tracking', () => {
     assert.equal(summary.unbilled_amount, 66.67); // 50.00 + 0.5 h x 33.33 = 16.665 -> 16.67
   });
 
+  it('refuses entries longer than 10,000,000 s or outside 1970-2099 with a 400 naming the field, and changes nothing (were 500s on PostgreSQL)', async () => {
+    const ivan = await asNewUser(test.app);
+    const refused = async (response: Awaited<ReturnType<Caller['get']>>, field: string) => {
+      assert.equal(response.status, 400, JSON.stringify(response.body));
+      assert.equal(response.body.code, 'VALIDATION_FAILED');
+      assert.deepEqual(fieldsOf(response.body), [field], JSON.stringify(response.body));
+    };
+    const year = { description: 'x', start_time: '2025-01-01T00:00:00Z', end_time: '2026-01-01T00:00:00Z' };
+    await refused(await ivan.post('/api/time-tracking', year), 'end_time');
+    await refused(await ivan.post('/api/time-tracking', { ...year, start_time: '0000-01-01T00:00:00Z' }), 'start_time');
+    await refused(await ivan.post('/api/time-tracking', { ...year, start_time: '0000-01-01T00:00:00+23:59' }), 'start_time');
+    await refused(await ivan.post('/api/time-tracking', { ...year, start_time: '2025-12-31T00:00:00Z', end_time: '9999-12-31T23:59:59.999Z' }), 'end_time');
+    await refused(await ivan.post('/api/time-tracking', { description: 'x', start_time: '1900-01-01T00:00:00Z' }), 'start_time');
+    await refused(await ivan.post('/api/time-tracking', { description: 'x', start_time: '2099-12-31T23:00:00Z', duration: 7200 }), 'duration');
+    assert.deepEqual((await ivan.get('/api/time-tracking')).body, []);
+    // The longest entry is fine.
+    const longest = await ivan.post('/api/time-tracking', { description: 'x', start_time: '2025-01-01T00:00:00Z', end_time: new Date(Date.parse('2025-01-01T00:00:00Z') + 10_000_000_000).toISOString() });
+    assert.equal(longest.status, 201, JSON.stringify(longest.body));
+    assert.equal(longest.body.duration, 10_000_000);
+
+    const { body: entry } = await ivan.post('/api/time-tracking', { description: 'y', start_time: '2025-01-05T08:00:00Z', end_time: '2025-01-05T12:00:00Z' });
+    await refused(await ivan.put(`/api/time-tracking/${entry.id}`, { start_time: '0000-01-01T00:00:00Z' }), 'start_time');
+    await refused(await ivan.put(`/api/time-tracking/${entry.id}`, { end_time: '9999-12-31T23:59:59.999Z' }), 'end_time');
+    await refused(await ivan.put(`/api/time-tracking/${entry.id}`, { start_time: '2024-01-05T08:00:00Z' }), 'start_time'); // a year before its end
+    await refused(await ivan.put(`/api/time-tracking/${entry.id}`, { end_time: '2026-01-05T08:00:00Z' }), 'end_time');
+    assert.deepEqual((await ivan.get(`/api/time-tracking/${entry.id}`)).body, entry);
+    assert.equal((await ivan.get('/api/time-tracking/summary')).status, 200);
+  });
+
+  it('never leaves a timer that cannot be stopped: too long to stop now is a 400 saying what to do, and an end_time stops it', async () => {
+    const jane = await asNewUser(test.app);
+    const { body: timer } = await jane.post('/api/time-tracking', { description: 'forgotten', start_time: '2025-01-01T00:00:00Z' });
+    assert.equal(timer.end_time, null);
+    const stopNow = await jane.post(`/api/time-tracking/${timer.id}/stop`);
+    assert.equal(stopNow.status, 400, JSON.stringify(stopNow.body));
+    assert.deepEqual([stopNow.body.code, fieldsOf(stopNow.body)], ['VALIDATION_FAILED', ['end_time']]);
+    assert.match(stopNow.body.error, /end_time.*delete it/);
+    const late = await jane.post(`/api/time-tracking/${timer.id}/stop`, { end_time: '2099-01-01T00:00:00Z' });
+    assert.deepEqual([late.status, fieldsOf(late.body)], [400, ['end_time']]);
+    assert.equal((await jane.get('/api/time-tracking/active')).body?.id, timer.id);
+    const stopped = await jane.post(`/api/time-tracking/${timer.id}/stop`, { end_time: '2025-01-01T08:00:00Z' });
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    assert.equal(stopped.body.duration, 28_800);
+
+    // A timer stored by an older version, started in 1900: stopping it now was a 500 on PostgreSQL, for good.
+    const db = test.app.db.withTables<FreelanceTables>();
+    const stamp = new Date().toISOString();
+    const id = newId();
+    await db
+      .insertInto('freelance_time_entries')
+      .values({ id, user_id: jane.user.user.id, invoice_id: null, description: 'old', project_id: null, client_id: null, start_time: '1900-01-01T00:00:00.000Z', end_time: null, duration: null, hourly_rate: null, is_billable: true, created_at: stamp, updated_at: stamp })
+      .execute();
+    const old = await jane.post(`/api/time-tracking/${id}/stop`);
+    assert.deepEqual([old.status, old.body.code, fieldsOf(old.body)], [400, 'VALIDATION_FAILED', ['end_time']], JSON.stringify(old.body));
+    // Its start can be corrected, and then it stops.
+    assert.equal((await jane.put(`/api/time-tracking/${id}`, { start_time: '2025-02-01T09:00:00Z' })).status, 200);
+    const fixed = await jane.post(`/api/time-tracking/${id}/stop`, { end_time: '2025-02-01T10:00:00Z' });
+    assert.deepEqual([fixed.status, fixed.body.duration], [200, 3600]);
+  });
+
   it('sums any stored duration and rate without overflowing (was a 500 on PostgreSQL for an entry of a year)', async () => {
     // Rows as an older version could store them: a year, and the longest a 4-byte column holds at the largest rate.
     const db = test.app.db.withTables<FreelanceTables>();

@@ -12,7 +12,7 @@ import { Invoice } from '../invoices/schema.js';
 import { centsOf, optionalCents } from '../money.js';
 import type { FreelanceTables } from '../tables.js';
 import * as repo from './repo.js';
-import { durationSeconds, endAfter, normaliseTime, resolveNewEntryTimes } from './rules.js';
+import { durationSeconds, endAfter, normaliseTime, resolveNewEntryTimes, stoppedDuration } from './rules.js';
 import {
   CreateTimeEntryBody,
   InvoiceFromTimeBody,
@@ -156,8 +156,9 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       if (!row) throw notFound('Time entry');
       const notRunning = () => conflict('This time entry is not running', 'TIMER_NOT_RUNNING');
       if (row.end_time !== null) throw notRunning();
-      const endTime = request.body.end_time ? normaliseTime(request.body.end_time) : now();
-      const entry = await repo.stopEntry(db, userId, row.id, endTime, durationSeconds(row.start_time, endTime));
+      const sent = request.body.end_time !== undefined;
+      const endTime = request.body.end_time !== undefined ? normaliseTime(request.body.end_time, 'end_time') : now();
+      const entry = await repo.stopEntry(db, userId, row.id, endTime, stoppedDuration(row.start_time, endTime, sent));
       if (!entry) throw notRunning(); // stopped by a concurrent request
       return entry;
     },
@@ -174,8 +175,10 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       if (row.invoice_id !== null) throw entryBilled();
       await projectFor(userId, body.project_id);
       await assertOwnReference(db, 'freelance_clients', userId, body.client_id, 'client_id');
-      const startTime = body.start_time ? normaliseTime(body.start_time) : row.start_time;
-      const endTime = body.end_time ? normaliseTime(body.end_time) : body.duration !== undefined ? endAfter(startTime, body.duration) : row.end_time;
+      const startTime = body.start_time ? normaliseTime(body.start_time, 'start_time') : row.start_time;
+      const endTime = body.end_time ? normaliseTime(body.end_time, 'end_time') : body.duration !== undefined ? endAfter(startTime, body.duration) : row.end_time;
+      // A bad duration names what the client changed: the end (or duration), else the start it moved.
+      const changed = body.end_time === undefined && body.duration === undefined && body.start_time !== undefined ? 'start_time' : 'end_time';
       const entry = await referencesStillExist(
         repo.updateEntry(db, userId, row.id, {
           description: body.description,
@@ -185,7 +188,7 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
           is_billable: body.is_billable,
           start_time: startTime,
           end_time: endTime,
-          duration: endTime === null ? null : durationSeconds(startTime, endTime),
+          duration: endTime === null ? null : durationSeconds(startTime, endTime, changed),
         }),
       );
       if (!entry) throw entryBilled(); // billed (or deleted) since it was read

@@ -3,20 +3,62 @@ import { hoursFromSeconds, lineAmountCents } from '../money.js';
 
 /** Timer rules: whole-second durations, the summary's periods, and an entry's billed amount. */
 
-/** Any ISO 8601 date-time the client sent, as the UTC `...Z` text the database compares. */
-export const normaliseTime = (value: string): string => new Date(value).toISOString();
+/**
+ * The longest an entry may last, the same cap as an explicit `duration` (about 115 days): a time
+ * tracker's entry is a stretch of work, and on PostgreSQL the column is a 4-byte integer.
+ */
+export const MAX_ENTRY_SECONDS = 10_000_000;
 
-/** Whole seconds from start to end (rounded down); 400 when the end is before the start. */
-export function durationSeconds(startTime: string, endTime: string, field = 'end_time'): number {
-  const milliseconds = Date.parse(endTime) - Date.parse(startTime);
-  if (!(milliseconds >= 0)) {
-    throw new AppError(400, 'VALIDATION_FAILED', `Invalid body: ${field} must not be before start_time`, [{ field, message: 'must not be before start_time' }]);
-  }
-  return Math.floor(milliseconds / 1000);
+/** Entry times lie in [1970-01-01, 2100-01-01) UTC: four-digit years, so the stored text sorts as time. */
+export const EARLIEST_TIME = '1970-01-01T00:00:00.000Z';
+export const LATEST_TIME = '2099-12-31T23:59:59.999Z';
+const EARLIEST_MS = Date.parse(EARLIEST_TIME);
+const LATEST_MS = Date.parse(LATEST_TIME);
+const RANGE_MESSAGE = 'must be between 1970-01-01T00:00:00Z and 2099-12-31T23:59:59Z';
+
+function invalid(field: string, message: string, error = `Invalid body: ${field} ${message}`): AppError {
+  return new AppError(400, 'VALIDATION_FAILED', error, [{ field, message }]);
 }
 
-/** The end of an entry that lasted `seconds` from `startTime`. */
-export const endAfter = (startTime: string, seconds: number): string => new Date(Date.parse(startTime) + seconds * 1000).toISOString();
+/** An instant (milliseconds) as the UTC `...Z` text the database compares; 400 naming `field` when out of range. */
+function timeAt(milliseconds: number, field: string): string {
+  if (!(milliseconds >= EARLIEST_MS && milliseconds <= LATEST_MS)) throw invalid(field, RANGE_MESSAGE);
+  return new Date(milliseconds).toISOString();
+}
+
+/** Any ISO 8601 date-time the client sent, as the UTC `...Z` text the database compares; 400 outside the range. */
+export const normaliseTime = (value: string, field: string): string => timeAt(Date.parse(value), field);
+
+/**
+ * Whole seconds from start to end (rounded down). 400 naming `field` (the one the client sent) when
+ * the end is before the start, or the entry would last longer than MAX_ENTRY_SECONDS.
+ */
+export function durationSeconds(startTime: string, endTime: string, field: 'start_time' | 'end_time' = 'end_time'): number {
+  const milliseconds = Date.parse(endTime) - Date.parse(startTime);
+  if (!(milliseconds >= 0)) throw invalid(field, field === 'end_time' ? 'must not be before start_time' : 'must not be after end_time');
+  const seconds = Math.floor(milliseconds / 1000);
+  if (seconds > MAX_ENTRY_SECONDS) {
+    throw invalid(field, `must be at most ${MAX_ENTRY_SECONDS} seconds (about 115 days) ${field === 'end_time' ? 'after start_time' : 'before end_time'}`);
+  }
+  return seconds;
+}
+
+/**
+ * The duration of a running timer stopped at `endTime`. Without an end_time from the client (stop
+ * now), a timer that has run longer than an entry may last gets a 400 saying how to get out of it:
+ * stop it with an end_time, or delete it.
+ */
+export function stoppedDuration(startTime: string, endTime: string, endTimeSent: boolean): number {
+  if (endTimeSent || Date.parse(endTime) - Date.parse(startTime) <= MAX_ENTRY_SECONDS * 1000) return durationSeconds(startTime, endTime);
+  throw invalid(
+    'end_time',
+    `is required: this timer has run longer than an entry may last (${MAX_ENTRY_SECONDS} seconds, about 115 days)`,
+    `This timer started at ${startTime} and has run longer than an entry may last (${MAX_ENTRY_SECONDS} seconds, about 115 days): stop it with an end_time at most that long after its start_time, correct its start_time, or delete it`,
+  );
+}
+
+/** The end of an entry that lasted `seconds` from `startTime`; 400 naming `field` when out of range. */
+export const endAfter = (startTime: string, seconds: number, field = 'duration'): string => timeAt(Date.parse(startTime) + seconds * 1000, field);
 
 export interface PeriodStarts {
   today: string;
@@ -47,9 +89,9 @@ export function resolveNewEntryTimes(
   body: { start_time?: string; end_time?: string | null; duration?: number },
   at: Date = new Date(),
 ): { start_time: string; end_time: string | null } {
-  const end = body.end_time ? normaliseTime(body.end_time) : null;
+  const end = body.end_time ? normaliseTime(body.end_time, 'end_time') : null;
   if (body.start_time) {
-    const start = normaliseTime(body.start_time);
+    const start = normaliseTime(body.start_time, 'start_time');
     return { start_time: start, end_time: end ?? (body.duration !== undefined ? endAfter(start, body.duration) : null) };
   }
   if (body.duration !== undefined) {
