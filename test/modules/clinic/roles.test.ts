@@ -154,6 +154,19 @@ describe('staff administration', () => {
     assert.equal(self.body.code, 'CANNOT_MODIFY_SELF');
   });
 
+  test('a huge roles array is refused quickly (uniqueItems was quadratic: ~7 s for 50,000 items)', async () => {
+    const user = await registerUser(app);
+    const started = Date.now();
+    const huge = await call(app, { method: 'PUT', url: `/api/admin/staff/${user.user.id}`, headers: admin.headers, payload: { roles: Array.from({ length: 50_000 }, (_, index) => index) } });
+    const elapsed = Date.now() - started;
+    assert.equal(huge.status, 400);
+    assert.equal(huge.body.code, 'VALIDATION_FAILED');
+    assert.ok(elapsed < 2000, `refused in ${elapsed} ms`);
+    const duplicates = await call(app, { method: 'PUT', url: `/api/admin/staff/${user.user.id}`, headers: admin.headers, payload: { roles: Array(50_000).fill('nurse') } });
+    assert.equal(duplicates.status, 400);
+    assert.ok(Date.now() - started < 4000, `both refused in ${Date.now() - started} ms`);
+  });
+
   test('unknown users are 404, unknown roles 400', async () => {
     assert.equal((await call(app, { method: 'PUT', url: `/api/admin/staff/${randomUUID()}`, headers: admin.headers, payload: { roles: ['nurse'] } })).status, 404);
     const user = await registerUser(app);

@@ -11,7 +11,9 @@ import { ALLOWED, CLINIC_ROLES, requireClinicRole, type ClinicRole } from '../ro
 import type { ClinicTables } from '../tables.js';
 
 const tags = ['clinic: staff'];
-const RoleSchema = Type.Enum([...CLINIC_ROLES]);
+// Typed as a string: with an item type Ajv checks `uniqueItems` with a lookup table (linear); with a
+// bare enum it compared every pair, ~7 s for a 50,000-item body before its 400.
+const RoleSchema = Type.Enum([...CLINIC_ROLES], { type: 'string' });
 
 const StaffMember = Type.Object({
   user_id: Uuid,
