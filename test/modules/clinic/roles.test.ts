@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { CLINIC_ROLES } from '../../../src/modules/clinic/roles.js';
+import type { ClinicTables } from '../../../src/modules/clinic/tables.js';
 import { registerUser, type TestApp, type TestUser } from '../../helpers/app.js';
 import { call, staffUser, startClinic } from './helpers.js';
 
@@ -152,6 +153,25 @@ describe('staff administration', () => {
     const self = await call(app, { method: 'PUT', url: `/api/admin/staff/${clinicAdmin.user.id}`, headers: clinicAdmin.headers, payload: { roles: ['cashier'] } });
     assert.equal(self.status, 400);
     assert.equal(self.body.code, 'CANNOT_MODIFY_SELF');
+  });
+
+  test('concurrent role changes of one user all succeed and leave one of the requested sets (were 500s on PostgreSQL)', async () => {
+    const sets = [['nurse', 'cashier'], ['cashier', 'nurse', 'pharmacist'], ['receptionist'], []];
+    const sorted = (roles: string[]) => [...roles].sort().join(',');
+    for (let round = 0; round < 3; round++) {
+      const user = await registerUser(app);
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, index) => call(app, { method: 'PUT', url: `/api/admin/staff/${user.user.id}`, headers: admin.headers, payload: { roles: sets[index % sets.length] } })),
+      );
+      assert.deepEqual(
+        responses.map((response) => response.status),
+        Array(20).fill(200),
+        responses.map((response) => JSON.stringify(response.body)).join('\n'),
+      );
+      const stored = await t.app.db.withTables<ClinicTables>().selectFrom('clinic_staff_roles').select('role').where('user_id', '=', user.user.id).execute();
+      const final = sorted(stored.map((row) => row.role));
+      assert.ok(sets.some((set) => sorted(set) === final), `final roles ${final} are one of the requested sets`);
+    }
   });
 
   test('a huge roles array is refused quickly (uniqueItems was quadratic: ~7 s for 50,000 items)', async () => {

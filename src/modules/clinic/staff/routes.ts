@@ -101,7 +101,13 @@ export async function staffRoutes(fastify: FastifyInstance): Promise<void> {
         throw badRequest('You cannot remove your own clinic admin role', 'CANNOT_MODIFY_SELF');
       }
       return db.transaction().execute(async (trx) => {
-        const user = await trx.selectFrom('users').select(userColumns).where('id', '=', userId).executeTakeFirst();
+        // On PostgreSQL the user's row is locked until commit, so concurrent changes of one user's roles
+        // run one after the other: each reads the set the previous one left (under READ COMMITTED two of
+        // them both inserted a role neither had seen: 500 on clinic_staff_roles_pk), and the final set is
+        // always one that was asked for. SQLite transactions already hold the write lock.
+        let read = trx.selectFrom('users').select(userColumns).where('id', '=', userId);
+        if (app.database.dialect === 'postgres') read = read.forNoKeyUpdate();
+        const user = await read.executeTakeFirst();
         if (!user) throw notFound('User');
         const current = (await trx.selectFrom('clinic_staff_roles').select('role').where('user_id', '=', userId).execute()).map((row) => row.role);
         const added = wanted.filter((role) => !current.includes(role));
