@@ -210,6 +210,22 @@ describe('SHA claims', () => {
     assert.deepEqual(created.body.entries[0].details, { claim_number: claim.claim_number, claim_amount: 2001 });
   });
 
+  test('concurrent approve and reject of one submitted claim: exactly one wins, the rest are 409', async () => {
+    for (let round = 0; round < 3; round++) {
+      const claim = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: ITEMS });
+      for (const status of ['ready_to_submit', 'submitted']) assert.equal((await move(claim.id, { status })).status, 200);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, index) => move(claim.id, index % 2 ? { status: 'approved', approved_amount: 1000 } : { status: 'rejected', reason: 'No' })),
+      );
+      const won = results.filter((result) => result.status === 200);
+      assert.equal(won.length, 1, results.map((result) => `${result.status} ${JSON.stringify(result.body)}`).join('\n'));
+      assert.ok(results.every((result) => result.status === 200 || (result.status === 409 && result.body.code === 'INVALID_STATUS_TRANSITION')), 'the others are 409');
+      const stored = await call(app, { method: 'GET', url: `/api/sha/claims/${claim.id}`, headers: manager.headers });
+      assert.equal(stored.body.status, won[0]!.body.status);
+      assert.deepEqual(stored.body.status_history.map((h: { status: string }) => h.status), ['draft', 'ready_to_submit', 'submitted', won[0]!.body.status]);
+    }
+  });
+
   test('rejected claims go back to draft to be corrected, then get paid in full', async () => {
     const claim = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: ITEMS });
     await move(claim.id, { status: 'ready_to_submit' });

@@ -136,6 +136,36 @@ describe('visits', () => {
     assert.equal(audit.body.pagination.total, 1);
   });
 
+  test('concurrent different moves from one state: exactly one wins; every 200 is a move from the state its write found', async () => {
+    for (let round = 0; round < 3; round++) {
+      // Both targets are final: whichever commits first, the other finds a closed visit.
+      const patient = await createPatient(app, desk);
+      const visit = await createVisit(app, desk, patient.id);
+      for (const status of ['triaged', 'waiting_consultation', 'in_consultation', 'waiting_pharmacy']) assert.equal((await move(visit.id, status)).status, 200);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, index) => move(visit.id, index % 2 ? 'completed' : 'cancelled')));
+      const won = results.filter((result) => result.status === 200);
+      assert.equal(won.length, 1, results.map((result) => `${result.status} ${JSON.stringify(result.body)}`).join('\n'));
+      assert.ok(results.every((result) => result.status === 200 || (result.status === 409 && result.body.code === 'INVALID_STATUS_TRANSITION')), 'the others are 409');
+      const stored = await call(app, { method: 'GET', url: `/api/visits/${visit.id}`, headers: nurse.headers });
+      assert.equal(stored.body.visit.status, won[0]!.body.status);
+    }
+    // The fuzzer's pair, triaged and cancelled from registered: triaged then cancelled is a valid path, so
+    // two 200s can be right; what must hold is that the 200s chain, each from the state the previous left.
+    for (let round = 0; round < 3; round++) {
+      const patient = await createPatient(app, desk);
+      const visit = await createVisit(app, desk, patient.id);
+      const results = await Promise.all(Array.from({ length: 20 }, (_, index) => move(visit.id, index % 2 ? 'triaged' : 'cancelled')));
+      const won = results.filter((result) => result.status === 200);
+      const audit = await call(app, { method: 'GET', url: `/api/audit?resource=visit&action=status&resource_id=${visit.id}`, headers: admin.headers });
+      const moves = (audit.body.entries as Array<{ details: { from: string; to: string } }>).map((entry) => entry.details).reverse();
+      assert.equal(moves.length, won.length, JSON.stringify(moves));
+      assert.ok(moves.length >= 1 && moves.length <= 2, JSON.stringify(moves));
+      moves.forEach((step, index) => assert.equal(step.from, index === 0 ? 'registered' : moves[index - 1]!.to, JSON.stringify(moves)));
+      const stored = await call(app, { method: 'GET', url: `/api/visits/${visit.id}`, headers: nurse.headers });
+      assert.equal(stored.body.visit.status, moves.at(-1)!.to);
+    }
+  });
+
   test('vitals within physiological ranges, merged field by field', async () => {
     const patient = await createPatient(app, desk);
     const visit = await createVisit(app, desk, patient.id);

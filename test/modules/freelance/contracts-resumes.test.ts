@@ -110,6 +110,25 @@ describe('freelance contracts and resumes', () => {
       assert.equal((await alice.get(`/api/contracts/${draft.id}`)).body.status, 'draft');
     });
 
+    it('lets exactly one of concurrent completed and terminated win on a signed contract (repeating the winner is no move)', async () => {
+      for (let round = 0; round < 3; round++) {
+        const { body: contract } = await alice.post('/api/contracts', { title: `race ${round}` });
+        assert.equal((await alice.put(`/api/contracts/${contract.id}`, { status: 'signed' })).status, 200);
+        const results = await Promise.all(Array.from({ length: 10 }, (_, index) => alice.put(`/api/contracts/${contract.id}`, { status: index % 2 ? 'completed' : 'terminated' })));
+        // Sending the status a contract already has is no move and is accepted (a PUT may echo it), so
+        // later requests for the winning status may be 200 too; every request for the other is a 409.
+        const winner = results.find((result) => result.status === 200)?.body.status as string;
+        const report = results.map((result) => `${result.status} ${JSON.stringify(result.body)}`).join('\n');
+        results.forEach((result, index) => {
+          const wanted = index % 2 ? 'completed' : 'terminated';
+          if (wanted === winner) assert.ok(result.status === 200 || result.status === 409, report);
+          else assert.equal(result.status, 409, report);
+        });
+        const stored = (await alice.get(`/api/contracts/${contract.id}`)).body;
+        assert.equal(stored.status, winner);
+      }
+    });
+
     it('answers 409 for every move the contract machine forbids, from every status', async () => {
       const reach: Record<string, string[]> = {
         draft: [],

@@ -175,6 +175,18 @@ describe('freelance invoices', () => {
     assert.equal((await alice.patch(`/api/invoices/${invoice.id}/status`, { status: 'lost' })).status, 400);
   });
 
+  it('lets exactly one of concurrent paid and cancelled win on a sent invoice', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { body: invoice } = await newInvoice(alice);
+      assert.equal((await alice.patch(`/api/invoices/${invoice.id}/status`, { status: 'sent' })).status, 200);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, index) => alice.patch(`/api/invoices/${invoice.id}/status`, { status: index % 2 ? 'paid' : 'cancelled' })));
+      const won = results.filter((result) => result.status === 200);
+      assert.equal(won.length, 1, results.map((result) => `${result.status} ${JSON.stringify(result.body)}`).join('\n'));
+      assert.ok(results.every((result) => result.status === 200 || result.status === 409), 'the others are 409');
+      assert.equal((await alice.get(`/api/invoices/${invoice.id}`)).body.status, won[0]!.body.status);
+    }
+  });
+
   it('reports a sent invoice past its due date as overdue, in reads, filters and the summary', async () => {
     const erin = await asNewUser(test.app);
     const { body: client } = await erin.post('/api/clients', { name: 'Late payer' });
