@@ -300,3 +300,53 @@ describe('UPLOAD_MAX_MB', () => {
     assert.equal(accepted.body.size, 1024 * 1024);
   });
 });
+
+describe('concurrent deletes: one 200, the rest 404 (on PostgreSQL all answered 200)', () => {
+  const statuses = (responses: Array<{ status: number }>) => responses.map((response) => response.status).sort();
+  const ONE_WINS = [200, ...Array(9).fill(404)];
+  const tenTimes = (url: string, headers = member()) => Promise.all(Array.from({ length: 10 }, () => call(t.app, { method: 'DELETE', url, headers })));
+
+  test('an attachment: its file goes once, the count drops once', async () => {
+    const entity = await createEntity(t.app, board.id, board.users.member);
+    const before = storedFiles(t).length;
+    const { body: attachment } = await upload(entity, 'file', 'a.txt', Buffer.from('race'));
+    const responses = await tenTimes(attachment.url);
+    assert.deepEqual(statuses(responses), ONE_WINS, JSON.stringify(responses.map((response) => response.body)));
+    assert.equal(storedFiles(t).length, before);
+    assert.equal((await call(t.app, { method: 'GET', url: `${base()}/entities/${entity}`, headers: member() })).body.attachments_count, 0);
+  });
+
+  test('a photo; and concurrent uploads leave exactly one photo file, no orphans', async () => {
+    const entity = await createEntity(t.app, board.id, board.users.member);
+    const before = storedFiles(t).length;
+    const uploads = await Promise.all(Array.from({ length: 6 }, () => upload(entity, 'photo', 'p.png', PNG_BYTES)));
+    assert.deepEqual(uploads.map((response) => response.status), Array(6).fill(200));
+    assert.equal(storedFiles(t).length, before + 1, 'one photo file, the one the entity points to');
+    const responses = await tenTimes(`${base()}/entities/${entity}/photo`);
+    assert.deepEqual(statuses(responses), ONE_WINS, JSON.stringify(responses.map((response) => response.body)));
+    assert.equal(storedFiles(t).length, before);
+    assert.equal((await call(t.app, { method: 'GET', url: `${base()}/entities/${entity}`, headers: member() })).body.photo_url, null);
+  });
+
+  test('an entity, and a comment', async () => {
+    const entity = await createEntity(t.app, board.id, board.users.member);
+    const comment = await call(t.app, { method: 'POST', url: `${base()}/entities/${entity}/comments`, headers: member(), payload: { content: 'race' } });
+    assert.equal(comment.status, 201);
+    const comments = await tenTimes(`${base()}/comments/${comment.body.id}`);
+    assert.deepEqual(statuses(comments), ONE_WINS, JSON.stringify(comments.map((response) => response.body)));
+    const responses = await tenTimes(`${base()}/entities/${entity}`);
+    assert.deepEqual(statuses(responses), ONE_WINS, JSON.stringify(responses.map((response) => response.body)));
+  });
+
+  test('an investigation (was ten 200s on both engines)', async () => {
+    const doomed = await createBoard(t.app, 'Raced');
+    const entity = await createEntity(t.app, doomed.id, doomed.users.member);
+    const before = storedFiles(t).length;
+    const file = multipart('file', 'f.txt', Buffer.from('x'));
+    const uploaded = await call(t.app, { method: 'POST', url: `/api/investigations/${doomed.id}/entities/${entity}/attachments`, headers: { ...doomed.users.member.headers, ...file.headers }, payload: file.payload });
+    assert.equal(uploaded.status, 201);
+    const responses = await tenTimes(`/api/investigations/${doomed.id}`, doomed.users.owner.headers);
+    assert.deepEqual(statuses(responses), ONE_WINS, JSON.stringify(responses.map((response) => response.body)));
+    assert.equal(storedFiles(t).length, before);
+  });
+});

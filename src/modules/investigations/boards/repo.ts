@@ -73,12 +73,15 @@ export async function updateInvestigation(db: Db, id: string, body: UpdateInvest
     .execute();
 }
 
-/** Rows go by cascade; the storage keys of every file under the investigation are returned for removal. */
-export async function deleteInvestigation(db: Db, id: string): Promise<string[]> {
+/**
+ * Rows go by cascade; the storage keys of every file under the investigation are returned for
+ * removal, or null when this delete removed nothing (a concurrent delete got it first).
+ */
+export async function deleteInvestigation(db: Db, id: string): Promise<string[] | null> {
   return db.transaction().execute(async (trx) => {
     const keys = await fileKeysOf(trx, id);
-    await trx.deleteFrom('investigations').where('id', '=', id).execute();
-    return keys;
+    const result = await trx.deleteFrom('investigations').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1 ? keys : null;
   });
 }
 

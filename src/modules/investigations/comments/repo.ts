@@ -70,9 +70,12 @@ export async function updateComment(db: Db, investigationId: string, commentId: 
   await db.updateTable('inv_comments').set({ content, updated_at: now() }).where('investigation_id', '=', investigationId).where('id', '=', commentId).execute();
 }
 
-export async function deleteComment(db: Db, investigationId: string, commentId: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('inv_comments').where('investigation_id', '=', investigationId).where('id', '=', commentId).execute();
+/** False when this delete removed nothing (a concurrent delete got it first). */
+export async function deleteComment(db: Db, investigationId: string, commentId: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const result = await trx.deleteFrom('inv_comments').where('investigation_id', '=', investigationId).where('id', '=', commentId).executeTakeFirst();
+    if (Number(result.numDeletedRows) !== 1) return false;
     await bumpVersion(trx, investigationId); // comments_count
+    return true;
   });
 }

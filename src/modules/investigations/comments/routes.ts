@@ -69,7 +69,7 @@ export async function commentRoutes(fastify: FastifyInstance, { db }: ModuleCont
       if (record.authorId !== request.user.id && !hasRole(request.membership.role, 'admin')) {
         throw forbidden('Only the author, an admin or the owner can delete a comment');
       }
-      await repo.deleteComment(db, id, comment_id);
+      if (!(await repo.deleteComment(db, id, comment_id))) throw notFound('Comment');
       publish(app, id, 'comment.deleted', { id: comment_id, entity_id: record.entityId });
       return { message: 'Comment deleted successfully' };
     },

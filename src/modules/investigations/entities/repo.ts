@@ -2,6 +2,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { textMatches } from '../../../core/db/search.js';
 import type { CoreTables } from '../../../core/db/tables.js';
+import { conflict } from '../../../core/http/errors.js';
 import { bumpVersion, type Db } from '../access.js';
 import type { EntityType, InvEntitiesTable, InvestigationsTables } from '../tables.js';
 import { ensureTags } from '../tags/repo.js';
@@ -226,7 +227,8 @@ export async function deleteEntity(db: Db, investigationId: string, entityId: st
     const entity = await trx.selectFrom('inv_entities').select('photo_key').where('investigation_id', '=', investigationId).where('id', '=', entityId).executeTakeFirst();
     if (!entity) return null;
     const attachments = await trx.selectFrom('inv_attachments').select('storage_key').where('entity_id', '=', entityId).execute();
-    await trx.deleteFrom('inv_entities').where('id', '=', entityId).execute();
+    const result = await trx.deleteFrom('inv_entities').where('investigation_id', '=', investigationId).where('id', '=', entityId).executeTakeFirst();
+    if (Number(result.numDeletedRows) !== 1) return null; // a concurrent delete got it first
     await bumpVersion(trx, investigationId);
     return [...attachments.map((row) => row.storage_key), ...(entity.photo_key ? [entity.photo_key] : [])];
   });
@@ -245,16 +247,27 @@ export async function findPhoto(db: Db, investigationId: string, entityId: strin
 /** Sets (or with null clears) the photo; returns the key it replaced, or undefined when there is no such entity. */
 export async function replacePhoto(db: Db, investigationId: string, entityId: string, photo: { key: string; type: string } | null): Promise<string | null | undefined> {
   return db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom('inv_entities').select('photo_key').where('investigation_id', '=', investigationId).where('id', '=', entityId).executeTakeFirst();
-    if (!current) return undefined;
-    if (photo === null && current.photo_key === null) return null; // nothing to clear
-    await trx
-      .updateTable('inv_entities')
-      .set({ photo_key: photo?.key ?? null, photo_type: photo?.type ?? null, updated_at: now() })
-      .where('id', '=', entityId)
-      .execute();
-    await bumpVersion(trx, investigationId);
-    return current.photo_key;
+    // The write is conditional on the photo it replaces, so the key returned (whose file the caller
+    // removes) is the one this request took off the entity: of concurrent removals one gets the key and
+    // the others see no photo, and no uploaded file is left behind unreferenced. When another request
+    // changed the photo in between (PostgreSQL, READ COMMITTED), read it again.
+    for (let attempt = 0; ; attempt++) {
+      const current = await trx.selectFrom('inv_entities').select('photo_key').where('investigation_id', '=', investigationId).where('id', '=', entityId).executeTakeFirst();
+      if (!current) return undefined;
+      if (photo === null && current.photo_key === null) return null; // nothing to clear
+      const previous = current.photo_key;
+      const result = await trx
+        .updateTable('inv_entities')
+        .set({ photo_key: photo?.key ?? null, photo_type: photo?.type ?? null, updated_at: now() })
+        .where('id', '=', entityId)
+        .where((eb) => (previous === null ? eb('photo_key', 'is', null) : eb('photo_key', '=', previous)))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) {
+        await bumpVersion(trx, investigationId);
+        return previous;
+      }
+      if (attempt >= 10) throw conflict('The photo keeps changing; try again', 'CONCURRENT_UPDATE');
+    }
   });
 }
 

@@ -62,9 +62,12 @@ export async function insertAttachment(
   return publicAttachment(toRecord(investigationId, row));
 }
 
-export async function deleteAttachment(db: Db, investigationId: string, attachmentId: string): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('inv_attachments').where('investigation_id', '=', investigationId).where('id', '=', attachmentId).execute();
+/** False when this delete removed nothing (no such attachment, or a concurrent delete got it first). */
+export async function deleteAttachment(db: Db, investigationId: string, attachmentId: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const result = await trx.deleteFrom('inv_attachments').where('investigation_id', '=', investigationId).where('id', '=', attachmentId).executeTakeFirst();
+    if (Number(result.numDeletedRows) !== 1) return false;
     await bumpVersion(trx, investigationId); // attachments_count
+    return true;
   });
 }

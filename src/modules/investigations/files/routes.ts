@@ -92,7 +92,8 @@ export async function fileRoutes(fastify: FastifyInstance, { db, storage }: Modu
       const { id, attachment_id } = request.params;
       const attachment = await repo.findAttachment(db, id, attachment_id);
       if (!attachment) throw notFound('Attachment');
-      await repo.deleteAttachment(db, id, attachment_id);
+      // Only the request whose statement deleted the row answers 200 and removes the file.
+      if (!(await repo.deleteAttachment(db, id, attachment_id))) throw notFound('Attachment');
       await removeFiles(storage, [attachment.storage_key], request.log);
       publish(app, id, 'attachment.deleted', { id: attachment_id, entity_id: attachment.entity_id });
       return { message: 'Attachment deleted successfully' };
