@@ -379,6 +379,13 @@ describe('freelance time tracking', () => {
     assert.deepEqual(fieldsOf(invalid.body), ['due_date', 'entry_ids']);
   });
 
+  it('concurrent deletes of one entry: one 200, the rest 404 (a loser was 409 ENTRY_BILLED, as if invoiced)', async () => {
+    const kate = await asNewUser(test.app);
+    const { body: entry } = await kate.post('/api/time-tracking', { description: 'race', duration: 60, start_time: '2024-01-01T00:00:00Z' });
+    const responses = await Promise.all(Array.from({ length: 10 }, () => kate.del(`/api/time-tracking/${entry.id}`)));
+    assert.deepEqual(responses.map((response) => response.status).sort(), [200, ...Array(9).fill(404)], responses.map((response) => JSON.stringify(response.body)).join('\n'));
+  });
+
   it("hides another user's entry: 404 on read, stop, update and delete", async () => {
     const { body: entry } = await alice.post('/api/time-tracking', { description: 'private', duration: 60, start_time: '2024-01-01T00:00:00Z' });
     assert.equal((await bob.get(`/api/time-tracking/${entry.id}`)).status, 404);

@@ -101,14 +101,17 @@ export async function stopEntry(db: FreelanceDb, userId: string, id: string, end
   return row ? toTimeEntry(row) : null;
 }
 
-export async function deleteEntry(db: FreelanceDb, userId: string, id: string): Promise<boolean> {
+/** Deletes an unbilled entry; when this statement deleted nothing, says whether it is gone or billed. */
+export async function deleteEntry(db: FreelanceDb, userId: string, id: string): Promise<'deleted' | 'missing' | 'billed'> {
   const result = await db
     .deleteFrom('freelance_time_entries')
     .where('id', '=', id)
     .where('user_id', '=', userId)
     .where('invoice_id', 'is', null)
     .executeTakeFirst();
-  return Number(result.numDeletedRows) === 1;
+  if (Number(result.numDeletedRows) === 1) return 'deleted';
+  // Gone (a concurrent delete got it first) or billed since the caller read it.
+  return (await findEntryRow(db, userId, id)) ? 'billed' : 'missing';
 }
 
 /**

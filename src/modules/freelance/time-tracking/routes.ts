@@ -203,7 +203,10 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       const userId = request.user.id;
       const row = await repo.findEntryRow(db, userId, request.params.id);
       if (!row) throw notFound('Time entry');
-      if (row.invoice_id !== null || !(await repo.deleteEntry(db, userId, row.id))) throw entryBilled();
+      if (row.invoice_id !== null) throw entryBilled();
+      const outcome = await repo.deleteEntry(db, userId, row.id);
+      if (outcome === 'missing') throw notFound('Time entry');
+      if (outcome === 'billed') throw entryBilled();
       return { message: 'Time entry deleted' };
     },
   );
