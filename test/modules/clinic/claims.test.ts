@@ -226,6 +226,14 @@ describe('SHA claims', () => {
     }
   });
 
+  test('concurrent deletes of one draft: one 200, the rest 404 (were 409 "a draft claim cannot be deleted" on PostgreSQL)', async () => {
+    const claim = await create({ patient_id: shaPatient.id });
+    const results = await Promise.all(Array.from({ length: 10 }, () => call(app, { method: 'DELETE', url: `/api/sha/claims/${claim.id}`, headers: admin.headers })));
+    assert.deepEqual(results.map((result) => result.status).sort(), [200, ...Array(9).fill(404)], results.map((result) => JSON.stringify(result.body)).join('\n'));
+    const audit = await call(app, { method: 'GET', url: `/api/audit?resource=claim&action=delete&resource_id=${claim.id}`, headers: admin.headers });
+    assert.equal(audit.body.pagination.total, 1);
+  });
+
   test('rejected claims go back to draft to be corrected, then get paid in full', async () => {
     const claim = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: ITEMS });
     await move(claim.id, { status: 'ready_to_submit' });

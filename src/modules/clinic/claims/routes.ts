@@ -187,8 +187,12 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const claim = await repo.findClaim(trx, request.params.id);
         if (!claim) throw notFound('Claim');
-        if (claim.status !== 'draft' || !(await repo.deleteDraft(trx, claim.id))) {
-          throw conflict(`A ${claim.status} claim cannot be deleted; only drafts can`, 'CLAIM_NOT_DELETABLE');
+        const notDeletable = (status: string) => conflict(`A ${status} claim cannot be deleted; only drafts can`, 'CLAIM_NOT_DELETABLE');
+        if (claim.status !== 'draft') throw notDeletable(claim.status);
+        if (!(await repo.deleteDraft(trx, claim.id))) {
+          // Changed since it was read (PostgreSQL, READ COMMITTED): deleted by a concurrent request, or moved on.
+          const current = await repo.findClaim(trx, claim.id);
+          throw current ? notDeletable(current.status) : notFound('Claim');
         }
         await audit(trx, request, 'delete', 'claim', claim.id, { claim_number: claim.claim_number });
       });
