@@ -191,8 +191,14 @@ export async function createSession(
   return id;
 }
 
-export async function findRefreshToken(db: Db, tokenHash: string) {
-  return db
+/**
+ * `lock` (PostgreSQL): the token's and its session's rows stay locked until the transaction ends, so
+ * concurrent refreshes of one token queue on this read instead of meeting later on the rows they
+ * update and delete in different orders (a deadlock: 500s). SQLite's write transactions already run
+ * one at a time (`BEGIN IMMEDIATE`).
+ */
+export async function findRefreshToken(db: Db, tokenHash: string, lock: boolean) {
+  const query = db
     .selectFrom('refresh_tokens')
     .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
     .select([
@@ -203,8 +209,8 @@ export async function findRefreshToken(db: Db, tokenHash: string) {
       'sessions.user_id',
       'sessions.revoked_at',
     ])
-    .where('refresh_tokens.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+    .where('refresh_tokens.token_hash', '=', tokenHash);
+  return (lock ? query.forUpdate() : query).executeTakeFirst();
 }
 
 /** Marks a refresh token used; false when another request used it first. */

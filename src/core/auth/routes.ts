@@ -117,7 +117,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       const tokenHash = hashToken(request.body.refresh_token);
       const rejected = unauthorized('Invalid or expired refresh token');
       return db.transaction().execute(async (trx) => {
-        const stored = await repo.findRefreshToken(trx, tokenHash);
+        const stored = await repo.findRefreshToken(trx, tokenHash, app.database.dialect === 'postgres');
         if (!stored || stored.revoked_at) throw rejected;
         if (stored.used_at || !(await repo.useRefreshToken(trx, tokenHash))) {
           // A refresh token is single-use: seeing one again means it was copied. End the whole session.
