@@ -3,7 +3,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import type { CoreTables } from '../../core/db/tables.js';
 import { isForeignKeyViolation } from '../../core/db/errors.js';
 import { AppError, invalidReference } from '../../core/http/errors.js';
-import { Nullable, PagingQuery, Timestamp, Uuid } from '../../core/http/schemas.js';
+import { MoneyAmount, Nullable, PagingQuery, Timestamp, Uuid } from '../../core/http/schemas.js';
 import type { FreelanceTables } from './tables.js';
 
 /** Shared pieces of the freelance resources: the database type, owned-object fields, reference checks. */
@@ -30,7 +30,7 @@ export const OptionalText = (maxLength: number) => Type.Optional(Nullable(Type.S
 export const Optional = <T extends TSchema>(schema: T) => Type.Optional(Nullable(schema));
 
 /** A money amount in the request: at most 2 decimals is checked by `centsOf` (ajv's multipleOf drifts). */
-export const MoneyInput = Type.Number({ minimum: 0, maximum: 10_000_000_000, description: 'A non-negative amount with at most 2 decimals' });
+export const MoneyInput = MoneyAmount({ maximum: 10_000_000_000, description: 'A non-negative amount with at most 2 decimals' });
 export const MoneyOutput = Type.Number();
 
 /** An email address, or an empty string (forms send "" for a field left blank). */

@@ -1,4 +1,5 @@
 import { AppError } from '../../core/http/errors.js';
+import { isWholeCents } from '../../core/http/schemas.js';
 
 /**
  * Money arithmetic in integer cents. A JSON number such as 33.33 is not exactly representable in
@@ -9,7 +10,6 @@ import { AppError } from '../../core/http/errors.js';
 /** Amounts above this many cents (10 billion in the currency's main unit) are refused. */
 export const MAX_CENTS = 1_000_000_000_000;
 
-const TWO_DECIMALS = /^\d+(\.\d{1,2})?$/;
 const FOUR_DECIMALS = /^\d+(\.\d{1,4})?$/;
 const QUANTITY_SCALE = 10_000;
 
@@ -19,9 +19,8 @@ function invalid(field: string, message: string): AppError {
 
 /** Whole cents of a non-negative amount with at most two decimals; 400 naming `field` otherwise. */
 export function centsOf(amount: number, field: string): number {
-  // String(33.33) is "33.33": JavaScript prints the shortest decimal that round-trips, so this
-  // sees exactly the digits the client sent.
-  if (!Number.isFinite(amount) || amount < 0 || !TWO_DECIMALS.test(String(amount))) {
+  // Request bodies were already checked by the schema (`MoneyInput`); this guards every other caller.
+  if (!Number.isFinite(amount) || amount < 0 || !isWholeCents(amount)) {
     throw invalid(field, 'must be a non-negative amount with at most 2 decimals');
   }
   const cents = Math.round(amount * 100);

@@ -125,6 +125,14 @@ describe('freelance request validation on every route', () => {
     }
   });
 
+  it('refuses an amount with a third decimal in the schema, one detail naming the field, and creates nothing', async () => {
+    const refused = await alice.post('/api/projects', { name: 'Precise', hourly_rate: 50.004, budget: 0.07 });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(refused.body.details, [{ field: 'hourly_rate', message: 'must have at most two decimal places (whole cents)' }]);
+    const projects = await alice.get('/api/projects');
+    assert.ok(!projects.body.some((project: { name: string }) => project.name === 'Precise'), 'nothing was created');
+  });
+
   it('answers 400 for malformed JSON and bad list parameters, and changes nothing', async () => {
     const response = await test.app.inject({
       method: 'POST',
