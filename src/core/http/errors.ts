@@ -23,6 +23,13 @@ export class AppError extends Error {
 export const badRequest = (message: string, code = 'BAD_REQUEST', details?: ErrorDetail[]): AppError =>
   new AppError(400, code, message, details);
 
+/**
+ * One bad body field found after schema validation (a rule across fields, a computed bound): the
+ * same 400 `VALIDATION_FAILED` the validator gives, `message` optionally worded for a person.
+ */
+export const invalidField = (field: string, detail: string, message = `Invalid body: ${field} ${detail}`): AppError =>
+  new AppError(400, 'VALIDATION_FAILED', message, [{ field, message: detail }]);
+
 /** A body field that names something the caller may not use: 400 with the field in `details`. */
 export const invalidReference = (field: string, what: string): AppError =>
   new AppError(400, 'INVALID_REFERENCE', `${what} not found`, [{ field, message: `must reference one of your own ${what.toLowerCase()}s` }]);

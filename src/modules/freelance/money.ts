@@ -1,4 +1,4 @@
-import { AppError } from '../../core/http/errors.js';
+import { invalidField } from '../../core/http/errors.js';
 import { isWholeCents } from '../../core/http/schemas.js';
 
 /**
@@ -13,18 +13,14 @@ export const MAX_CENTS = 1_000_000_000_000;
 const FOUR_DECIMALS = /^\d+(\.\d{1,4})?$/;
 const QUANTITY_SCALE = 10_000;
 
-function invalid(field: string, message: string): AppError {
-  return new AppError(400, 'VALIDATION_FAILED', `Invalid body: ${field} ${message}`, [{ field, message }]);
-}
-
 /** Whole cents of a non-negative amount with at most two decimals; 400 naming `field` otherwise. */
 export function centsOf(amount: number, field: string): number {
   // Request bodies were already checked by the schema (`MoneyInput`); this guards every other caller.
   if (!Number.isFinite(amount) || amount < 0 || !isWholeCents(amount)) {
-    throw invalid(field, 'must be a non-negative amount with at most 2 decimals');
+    throw invalidField(field, 'must be a non-negative amount with at most 2 decimals');
   }
   const cents = Math.round(amount * 100);
-  if (cents > MAX_CENTS) throw invalid(field, 'is too large');
+  if (cents > MAX_CENTS) throw invalidField(field, 'is too large');
   return cents;
 }
 
@@ -37,7 +33,7 @@ export function optionalCents(amount: number | null | undefined, field: string):
 /** A quantity in ten-thousandths (at most 4 decimals are accepted). */
 export function scaledQuantity(quantity: number, field: string): number {
   if (!Number.isFinite(quantity) || quantity < 0 || !FOUR_DECIMALS.test(String(quantity))) {
-    throw invalid(field, 'must be a non-negative number with at most 4 decimals');
+    throw invalidField(field, 'must be a non-negative number with at most 4 decimals');
   }
   return Math.round(quantity * QUANTITY_SCALE);
 }
@@ -50,7 +46,7 @@ export function lineAmountCents(quantity: number, rateCents: number, field = 'qu
   const product = BigInt(scaledQuantity(quantity, field)) * BigInt(rateCents);
   const scale = BigInt(QUANTITY_SCALE);
   const cents = Number((product + scale / 2n) / scale);
-  if (cents > MAX_CENTS) throw invalid(field, 'times rate is too large an amount');
+  if (cents > MAX_CENTS) throw invalidField(field, 'times rate is too large an amount');
   return cents;
 }
 

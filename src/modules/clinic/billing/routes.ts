@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AuditTables } from '../../../core/audit/tables.js';
 import { newId, now } from '../../../core/db/columns.js';
 import { isUniqueViolation } from '../../../core/db/errors.js';
-import { badRequest, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
+import { badRequest, conflict, invalidField, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, toCents } from '../../../core/http/schemas.js';
 import { addDays, audit, checkDateOrder, dateRange, nextNumber } from '../common.js';
 import { findPatient } from '../patients/repo.js';
@@ -53,7 +53,7 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
         toCents(body.discount ?? 0),
         vatRate,
       );
-      if (isProblem(totals)) throw badRequest(`Invalid body: ${totals.field} ${totals.message}`, 'VALIDATION_FAILED', [totals]);
+      if (isProblem(totals)) throw invalidField(totals.field, totals.message);
       const row = await db.transaction().execute(async (trx) => {
         if (!(await findPatient(trx, body.patient_id))) throw invalidReference('patient_id', 'Patient');
         if (body.visit_id) {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuditTables } from '../../../core/audit/tables.js';
-import { badRequest, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
+import { badRequest, conflict, invalidField, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, MessageBody, toCents } from '../../../core/http/schemas.js';
 import { addDays, audit, checkDateOrder, type Trx } from '../common.js';
 import { findPatient } from '../patients/repo.js';
@@ -21,7 +21,7 @@ type ItemBody = { intervention_code: string; description: string; quantity?: num
 function itemsFromBody(items: ItemBody[]): ClaimItemCents[] {
   const cents = claimItems(items.map((item) => ({ ...item, unit_price_cents: toCents(item.unit_price) })));
   const problem = claimAmountProblem(cents);
-  if (problem) throw badRequest(`Invalid body: ${problem.field} ${problem.message}`, 'VALIDATION_FAILED', [problem]);
+  if (problem) throw invalidField(problem.field, problem.message);
   return cents;
 }
 const diagnosesFromBody = (diagnoses: Array<{ code: string; description: string }>) =>

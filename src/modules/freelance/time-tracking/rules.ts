@@ -1,4 +1,4 @@
-import { AppError } from '../../../core/http/errors.js';
+import { invalidField } from '../../../core/http/errors.js';
 import { hoursFromSeconds, lineAmountCents } from '../money.js';
 
 /** Timer rules: whole-second durations, the summary's periods, and an entry's billed amount. */
@@ -16,13 +16,9 @@ const EARLIEST_MS = Date.parse(EARLIEST_TIME);
 const LATEST_MS = Date.parse(LATEST_TIME);
 const RANGE_MESSAGE = 'must be between 1970-01-01T00:00:00Z and 2099-12-31T23:59:59Z';
 
-function invalid(field: string, message: string, error = `Invalid body: ${field} ${message}`): AppError {
-  return new AppError(400, 'VALIDATION_FAILED', error, [{ field, message }]);
-}
-
 /** An instant (milliseconds) as the UTC `...Z` text the database compares; 400 naming `field` when out of range. */
 function timeAt(milliseconds: number, field: string): string {
-  if (!(milliseconds >= EARLIEST_MS && milliseconds <= LATEST_MS)) throw invalid(field, RANGE_MESSAGE);
+  if (!(milliseconds >= EARLIEST_MS && milliseconds <= LATEST_MS)) throw invalidField(field, RANGE_MESSAGE);
   return new Date(milliseconds).toISOString();
 }
 
@@ -35,10 +31,10 @@ export const normaliseTime = (value: string, field: string): string => timeAt(Da
  */
 export function durationSeconds(startTime: string, endTime: string, field: 'start_time' | 'end_time' = 'end_time'): number {
   const milliseconds = Date.parse(endTime) - Date.parse(startTime);
-  if (!(milliseconds >= 0)) throw invalid(field, field === 'end_time' ? 'must not be before start_time' : 'must not be after end_time');
+  if (!(milliseconds >= 0)) throw invalidField(field, field === 'end_time' ? 'must not be before start_time' : 'must not be after end_time');
   const seconds = Math.floor(milliseconds / 1000);
   if (seconds > MAX_ENTRY_SECONDS) {
-    throw invalid(field, `must be at most ${MAX_ENTRY_SECONDS} seconds (about 115 days) ${field === 'end_time' ? 'after start_time' : 'before end_time'}`);
+    throw invalidField(field, `must be at most ${MAX_ENTRY_SECONDS} seconds (about 115 days) ${field === 'end_time' ? 'after start_time' : 'before end_time'}`);
   }
   return seconds;
 }
@@ -50,7 +46,7 @@ export function durationSeconds(startTime: string, endTime: string, field: 'star
  */
 export function stoppedDuration(startTime: string, endTime: string, endTimeSent: boolean): number {
   if (endTimeSent || Date.parse(endTime) - Date.parse(startTime) <= MAX_ENTRY_SECONDS * 1000) return durationSeconds(startTime, endTime);
-  throw invalid(
+  throw invalidField(
     'end_time',
     `is required: this timer has run longer than an entry may last (${MAX_ENTRY_SECONDS} seconds, about 115 days)`,
     `This timer started at ${startTime} and has run longer than an entry may last (${MAX_ENTRY_SECONDS} seconds, about 115 days): stop it with an end_time at most that long after its start_time, correct its start_time, or delete it`,
