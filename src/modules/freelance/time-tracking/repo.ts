@@ -1,10 +1,9 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import type { CoreTables } from '../../../core/db/tables.js';
-import { fromCents } from '../../../core/http/schemas.js';
+import { fromCents, optionalFromCents } from '../../../core/http/schemas.js';
 import type { FreelanceDb } from '../common.js';
 import { hoursFromSeconds, lineAmountCents } from '../money.js';
-import { optionalFromCents } from '../../../core/http/schemas.js';
 import type { StoredItem } from '../invoices/rules.js';
 import type { FreelanceTables, FreelanceTimeEntriesTable } from '../tables.js';
 import { periodStarts } from './rules.js';

@@ -15,6 +15,8 @@ export interface ReceivedFile {
 /** Errors of the multipart parser about the request itself (as opposed to our disk failing). */
 const MALFORMED = /unexpected end of (form|multipart)|part terminated early|malformed|boundary|multipart/i;
 
+const fileRequired = (field: string, message: string) => badRequest(message, 'VALIDATION_FAILED', [{ field, message: 'is required' }]);
+
 const tooManyFiles = (field: string) =>
   badRequest(`Send exactly one file per upload, in the field "${field}"`, 'TOO_MANY_FILES', [{ field, message: 'must be the only file in the request' }]);
 
@@ -56,7 +58,7 @@ export async function receiveFile(
     for await (const part of files) {
       if (part.fieldname !== options.field) {
         part.file.resume();
-        throw badRequest(`Send the file in the field "${options.field}"`, 'VALIDATION_FAILED', [{ field: options.field, message: 'is required' }]);
+        throw fileRequired(options.field, `Send the file in the field "${options.field}"`);
       }
       const saved = await storage.save(part.file, { namespace: STORAGE_NAMESPACE, maxBytes: options.maxBytes, ...(options.accept ? { accept: options.accept } : {}) });
       received = { saved, filename: sanitizeFilename(part.filename), declaredType: part.mimetype };
@@ -66,6 +68,6 @@ export async function receiveFile(
     if (received) await storage.delete(received.saved.key);
     throw asClientError(error, options.field);
   }
-  if (!received) throw badRequest(`No file in the field "${options.field}"`, 'VALIDATION_FAILED', [{ field: options.field, message: 'is required' }]);
+  if (!received) throw fileRequired(options.field, `No file in the field "${options.field}"`);
   return received;
 }
