@@ -403,14 +403,16 @@ async function main(): Promise<void> {
   const firstStart = await measureIdle();
   const restart = await measureIdle();
   // The ceilings: a bare node:http server with the same /health JSON, the same again sending the
-  // app's security headers and request id (what those alone cost), and plain Fastify with the same
-  // route and nothing else (what the framework alone costs). They run beside the app, idle but for
-  // their slices, so that they are loaded in the same windows of time as its core scenarios.
+  // app's security headers and request id (what those alone cost), plain Fastify with the same route
+  // and nothing else (what the framework alone costs), and plain Fastify sending the same headers
+  // (the floor for any Fastify server under the app's header policy). They run beside the app, idle
+  // but for their slices, so that they are loaded in the same windows of time as its core scenarios.
   const healthTarget: LoadTarget = { method: 'GET', path: '/health' };
   const ceilingKinds = [
     { scenario: 'health', server: 'bare', script: 'bench/bare-server.mjs', sameHeaders: '0', description: 'bare node:http, same JSON (ceiling)' },
     { scenario: 'health+headers', server: 'bare', script: 'bench/bare-server.mjs', sameHeaders: '1', description: 'bare node:http, same JSON and security headers' },
     { scenario: 'health', server: 'fastify', script: 'bench/fastify-server.mjs', sameHeaders: '0', description: 'plain Fastify, same route and JSON, no hooks' },
+    { scenario: 'health+headers', server: 'fastify', script: 'bench/fastify-server.mjs', sameHeaders: '1', description: 'plain Fastify, same route and JSON, security headers' },
   ] as const;
   const ceilings = (wanted('health') ? ceilingKinds : []).map(({ scenario, server, script, sameHeaders, description }, index) => {
     const port = barePort + 2 * index;
@@ -470,7 +472,8 @@ async function main(): Promise<void> {
 
   const bareRow = rows.find((row) => row.server === 'bare' && row.scenario === 'health');
   const bareWithHeadersRow = rows.find((row) => row.server === 'bare' && row.scenario === 'health+headers');
-  const plainFastifyRow = rows.find((row) => row.server === 'fastify');
+  const plainFastifyRow = rows.find((row) => row.server === 'fastify' && row.scenario === 'health');
+  const fastifyWithHeadersRow = rows.find((row) => row.server === 'fastify' && row.scenario === 'health+headers');
   const appHealthRow = rows.find((row) => row.server === 'app' && row.scenario === 'health');
   const appMeRow = rows.find((row) => row.scenario === 'me');
   const ms = (value: number | null) => (value === null ? '' : value.toFixed(2));
@@ -490,6 +493,8 @@ async function main(): Promise<void> {
     health_vs_bare_same_headers: percent(measure(appHealthRow), measure(bareWithHeadersRow)),
     fastify_vs_bare: percent(measure(plainFastifyRow), measure(bareRow)),
     health_vs_fastify: percent(measure(appHealthRow), measure(plainFastifyRow)),
+    fastify_same_headers_vs_bare: percent(measure(fastifyWithHeadersRow), measure(bareRow)),
+    health_vs_fastify_same_headers: percent(measure(appHealthRow), measure(fastifyWithHeadersRow)),
     me_vs_health: percent(measure(appMeRow), measure(appHealthRow)),
   });
   const ratios = ratiosBy((row) => row?.requests_per_s);
@@ -504,6 +509,8 @@ async function main(): Promise<void> {
     health_vs_bare_same_headers: perRoundPercent('app:health', 'bare:health+headers'),
     fastify_vs_bare: perRoundPercent('fastify:health', 'bare:health'),
     health_vs_fastify: perRoundPercent('app:health', 'fastify:health'),
+    fastify_same_headers_vs_bare: perRoundPercent('fastify:health+headers', 'bare:health'),
+    health_vs_fastify_same_headers: perRoundPercent('app:health', 'fastify:health+headers'),
     me_vs_health: perRoundPercent('app:me', 'app:health'),
   };
   const spread = (values: number[] | null) => (values ? ` (rounds: ${Math.min(...values)}-${Math.max(...values)}%)` : '');
@@ -523,6 +530,8 @@ async function main(): Promise<void> {
   if (ratios.health_vs_bare_same_headers !== null) console.log(`our /health = ${ratios.health_vs_bare_same_headers}% of bare node:http sending the same headers${spread(ratiosPerRound.health_vs_bare_same_headers)}${byCpu(cpuRatios.health_vs_bare_same_headers)}`);
   if (ratios.fastify_vs_bare !== null) console.log(`plain Fastify /health = ${ratios.fastify_vs_bare}% of bare node:http${spread(ratiosPerRound.fastify_vs_bare)}${byCpu(cpuRatios.fastify_vs_bare)}`);
   if (ratios.health_vs_fastify !== null) console.log(`our /health = ${ratios.health_vs_fastify}% of plain Fastify${spread(ratiosPerRound.health_vs_fastify)}${byCpu(cpuRatios.health_vs_fastify)}`);
+  if (ratios.fastify_same_headers_vs_bare !== null) console.log(`plain Fastify sending the same headers = ${ratios.fastify_same_headers_vs_bare}% of bare node:http${spread(ratiosPerRound.fastify_same_headers_vs_bare)}${byCpu(cpuRatios.fastify_same_headers_vs_bare)}`);
+  if (ratios.health_vs_fastify_same_headers !== null) console.log(`our /health = ${ratios.health_vs_fastify_same_headers}% of plain Fastify sending the same headers${spread(ratiosPerRound.health_vs_fastify_same_headers)}${byCpu(cpuRatios.health_vs_fastify_same_headers)}`);
   if (ratios.me_vs_health !== null) console.log(`authenticated /api/auth/me = ${ratios.me_vs_health}% of our /health${spread(ratiosPerRound.me_vs_health)}${byCpu(cpuRatios.me_vs_health)} (target >= 50%)`);
 
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
