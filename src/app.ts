@@ -5,7 +5,6 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import cors from '@fastify/cors';
 import jwt from '@fastify/jwt';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import underPressure from '@fastify/under-pressure';
 import type { Redis } from 'ioredis';
@@ -27,6 +26,7 @@ import { createHealthRegistry } from './core/health.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
 import { ErrorBody } from './core/http/schemas.js';
+import { createMemoryRateLimitStore, createRateLimit, createRedisRateLimitStore, type RateLimitOptions } from './core/http/rate-limit.js';
 import { apiSecurityHeaders } from './core/http/security-headers.js';
 import { lazyRequestLogger } from './core/http/request-logger.js';
 import { registerJsonBodyParser } from './core/http/json-body.js';
@@ -226,27 +226,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxAge: 600,
     });
   }
-  await app.register(rateLimit, {
-    // Not `global`: the plugin would append the global limiter after each route's own onRequest
-    // guards, so unauthenticated floods would be refused by auth without ever being counted.
-    global: false,
-    max: config.rateLimitMax,
-    timeWindow: '1 minute',
-    ...(redis ? { redis, nameSpace: `${config.redisPrefix}rl:` } : {}),
-    // A Redis outage must not turn into refused requests.
-    skipOnError: true,
-    errorResponseBuilder: (_request, context) =>
-      new AppError(429, 'RATE_LIMITED', `Too many requests; retry in ${context.after}`, undefined, { 'retry-after': String(Math.ceil(context.ttl / 1000)) }),
-  });
-  const perIpLimit = app.rateLimit();
+  // Counters in Redis when configured, so that every instance spends the same budgets.
+  app.decorate('createRateLimit', (options: RateLimitOptions) =>
+    createRateLimit(redis ? createRedisRateLimitStore(redis, `${config.redisPrefix}rl:`) : createMemoryRateLimitStore(), options),
+  );
+  const perIpLimit = app.createRateLimit({ name: 'ip', max: config.rateLimitMax, timeWindowMs: 60_000 });
 
   const logAccess = (request: FastifyRequest, reply: FastifyReply) =>
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   app.addHook('onRoute', (route) => {
-    // The per-IP limit runs before the route's own hooks. A route with its own `config.rateLimit`
-    // uses that instead (the plugin adds it after the route's guards, so it may key on
-    // request.user); `rateLimit: false` exempts a route.
-    if (route.config?.rateLimit === undefined) route.onRequest = [perIpLimit, ...hookList(route.onRequest)];
+    // The per-IP limit runs before the route's own hooks; `config: { rateLimit: false }` exempts a route.
+    if (route.config?.rateLimit !== false) route.onRequest = [perIpLimit, ...hookList(route.onRequest)];
     const record = metrics.http.recorder(route.url);
     const quiet = QUIET_ROUTES.has(route.url);
     const observe: onResponseHookHandler = (request, reply, done) => {

@@ -1,4 +1,4 @@
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import type { Config } from '../config.js';
 import type { AuthUser } from './auth/repo.js';
 import type { AccessTokenPayload } from './auth/tokens.js';
@@ -6,6 +6,7 @@ import type { Bus } from './bus/bus.js';
 import type { Cache, CacheOptions } from './cache/cache.js';
 import type { Database } from './db/connect.js';
 import type { HealthRegistry } from './health.js';
+import type { RateLimitOptions } from './http/rate-limit.js';
 import type { RouteGuard } from './http/route-guards.js';
 import type { Metrics } from './metrics.js';
 
@@ -21,6 +22,11 @@ declare module 'fastify' {
     metrics: Metrics;
     /** A named cache, in Redis when REDIS_URL is set, else a byte-bounded LRU in memory. */
     createCache(options: CacheOptions): Cache;
+    /**
+     * An onRequest hook spending a named budget, on top of the per-IP limit every route spends
+     * (`src/core/http/rate-limit.ts`). Put it after `requireUser` to key on `request.user.id`.
+     */
+    createRateLimit(options: RateLimitOptions): onRequestHookHandler;
     /** onRequest hooks: 401 without a valid session; 403 for a non-admin. */
     requireUser: preHandlerAsyncHookHandler;
     requireAdmin: preHandlerAsyncHookHandler;
@@ -39,6 +45,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** A health probe or metrics scrape: answered even while load is shed, so it can say how the server is. */
     probe?: boolean;
+    /** `false` exempts a route from the per-IP limit (probes, the API document). */
+    rateLimit?: false;
   }
 }
 

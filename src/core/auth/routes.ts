@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, badRequest, conflict, tooManyRequests, unauthorized } from '../http/errors.js';
-import { sharedRateLimit } from '../http/rate-limit.js';
 import { checkPassword, hashPassword, spendPasswordCheckTime } from './passwords.js';
 import * as repo from './repo.js';
 import { AuthResult, LoginBody, PasswordBody, RefreshBody, RegisterBody, TokenPair, UpdateMeBody, User } from './schema.js';
@@ -17,7 +16,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { config, db } = app;
   /** Credential-guessing routes share one stricter per-IP budget, on top of the global limit. */
-  const authLimit = sharedRateLimit(app, { max: config.authRateLimit, timeWindowMs: 15 * 60_000 });
+  const authLimit = app.createRateLimit({ name: 'auth', max: config.authRateLimit, timeWindowMs: 15 * 60_000 });
 
   const expiry = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 

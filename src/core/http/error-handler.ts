@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, preHandlerHookHandler } from 'fastify';
 import { isConnectionFailure } from '../db/errors.js';
 import { AppError, type ErrorDetail } from './errors.js';
 
@@ -177,7 +177,7 @@ export const clientErrorHandler: NonNullable<FastifyServerOptions['clientErrorHa
 };
 
 /** Unknown routes answer 404 in the error format; `preHandler` (the per-IP limit) runs first, so probing for routes is limited too. */
-export function registerNotFound(app: FastifyInstance, preHandler: preHandlerAsyncHookHandler): void {
+export function registerNotFound(app: FastifyInstance, preHandler: preHandlerHookHandler): void {
   app.setNotFoundHandler({ preHandler }, (request, reply) => {
     return reply.code(404).send({ error: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'NOT_FOUND' });
   });

@@ -1,29 +1,176 @@
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
 import { tooManyRequests } from './errors.js';
 
-export interface SharedLimitOptions {
+/**
+ * Fixed-window request budgets: the per-IP limit every route spends, and the named budgets the auth
+ * routes, the chat and the investigations' join spend on top of it.
+ *
+ * Why not @fastify/rate-limit (which the project used until the ninth session): its handler is an
+ * async function that awaits a promise around the store call, reads `request.routeOptions` (an object
+ * Fastify builds anew on every read) and parses every address for IPv6. On `GET /api/auth/me` the
+ * per-IP limit took 10.5% of the server's CPU per request in three simultaneous A/B rounds
+ * (bench/README.md, ninth session). Here the memory store answers synchronously and the hook is one
+ * callback. The behaviour is the plugin's: the same fixed windows, the same headers, the same Lua in
+ * Redis, and a Redis outage lets requests through instead of refusing them.
+ */
+
+export interface RateLimitCount {
+  /** Requests counted in the current window, this one included. */
+  count: number;
+  /** Milliseconds until the window ends and the count starts again. */
+  resetMs: number;
+}
+
+export interface RateLimitStore {
+  /** Counts one request against `key` in a window of `windowMs`; synchronously where it can. */
+  hit(key: string, windowMs: number, done: (error: Error | null, counted?: RateLimitCount) => void): void;
+}
+
+/** Distinct keys one memory budget remembers (~100 bytes each): beyond it the oldest window is forgotten. */
+const MEMORY_KEYS = 50_000;
+
+interface MemoryWindow {
+  count: number;
+  endsAt: number;
+}
+
+/**
+ * Counters in a Map kept in window-start order: a window that restarts moves its key to the end, so
+ * when the Map is full the first key is the one whose window began longest ago. Forgetting it gives
+ * that key a fresh window early, which is the least harm an address flood can make the store do.
+ */
+export function createMemoryRateLimitStore(maxKeys = MEMORY_KEYS): RateLimitStore {
+  const windows = new Map<string, MemoryWindow>();
+  return {
+    hit(key, windowMs, done) {
+      const now = Date.now();
+      const current = windows.get(key);
+      if (current !== undefined && current.endsAt > now) {
+        current.count++;
+        done(null, { count: current.count, resetMs: current.endsAt - now });
+        return;
+      }
+      if (current !== undefined) windows.delete(key);
+      windows.set(key, { count: 1, endsAt: now + windowMs });
+      if (windows.size > maxKeys) windows.delete(windows.keys().next().value!);
+      done(null, { count: 1, resetMs: windowMs });
+    },
+  };
+}
+
+/** INCR, and PEXPIRE on the window's first request, in one round trip (as @fastify/rate-limit's store). */
+const HIT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = tonumber(ARGV[1])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+else
+  ttl = redis.call('PTTL', KEYS[1])
+  if ttl < 0 then
+    ttl = tonumber(ARGV[1])
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  end
+end
+return {count, ttl}`;
+
+interface RateLimitRedis {
+  rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
+}
+
+/** Counters shared by every instance on one Redis; keys are `prefix` + the budget's key. */
+export function createRedisRateLimitStore(redis: Redis, prefix: string): RateLimitStore {
+  if (!('rateLimitHit' in redis)) redis.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+  const scripted = redis as Redis & RateLimitRedis;
+  return {
+    hit(key, windowMs, done) {
+      scripted.rateLimitHit(prefix + key, windowMs).then(
+        ([count, resetMs]) => done(null, { count, resetMs }),
+        (error: Error) => done(error),
+      );
+    },
+  };
+}
+
+/**
+ * The key of an address's budget. An IPv6 client usually holds a whole /64, so IPv6 addresses count
+ * by their /64 network (as @fastify/rate-limit does); an IPv4-mapped address counts as its IPv4.
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const zone = ip.indexOf('%');
+  const address = (zone === -1 ? ip : ip.slice(0, zone)).toLowerCase();
+  const groups = ipv6Groups(address);
+  if (groups === null) return address;
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` and a dotted IPv4 tail expanded), or null if it is not one. */
+function ipv6Groups(address: string): number[] | null {
+  const halves = address.split('::');
+  if (halves.length > 2) return null;
+  const parse = (part: string): number[] | null => {
+    if (part === '') return [];
+    const groups: number[] = [];
+    const pieces = part.split(':');
+    for (const [index, piece] of pieces.entries()) {
+      if (index === pieces.length - 1 && piece.includes('.')) {
+        const octets = piece.split('.').map(Number);
+        if (octets.length !== 4 || octets.some((octet) => !Number.isInteger(octet) || octet < 0 || octet > 255)) return null;
+        groups.push((octets[0]! << 8) | octets[1]!, (octets[2]! << 8) | octets[3]!);
+      } else {
+        if (!/^[0-9a-f]{1,4}$/.test(piece)) return null;
+        groups.push(parseInt(piece, 16));
+      }
+    }
+    return groups;
+  };
+  const head = parse(halves[0]!);
+  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  if (head === null || tail === null) return null;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  return [...head, ...new Array<number>(missing).fill(0), ...tail];
+}
+
+export interface RateLimitOptions {
+  /** Names the budget: its counters are kept apart from every other budget's. */
+  name: string;
   max: number;
   timeWindowMs: number;
-  /** Whose budget a request spends: the client IP by default; `request.user.id` after a guard. */
+  /** Whose budget a request spends: the client address by default; `request.user.id` after a guard. */
   keyGenerator?: (request: FastifyRequest) => string;
 }
 
 /**
- * An onRequest hook spending one budget shared by every route it is put on (the plugin's per-route
- * `config.rateLimit` gives each route its own counter). It adds to the global per-IP limit. Put it
- * after `requireUser` in the route's `onRequest` list to key on the user.
+ * An onRequest hook spending one budget, shared by every route it is put on. Every limited answer
+ * carries the budget's `x-ratelimit-limit`, `-remaining` and `-reset` (seconds); a request over the
+ * budget gets 429 `RATE_LIMITED` with `Retry-After`. A later budget's headers replace an earlier
+ * one's, so a refusal always describes the budget that refused. If the store fails (Redis down) the
+ * request goes through: an outage of the counters must not become an outage of the API.
  */
-export function sharedRateLimit(app: FastifyInstance, options: SharedLimitOptions): onRequestAsyncHookHandler {
-  const limiter = app.createRateLimit({
-    max: options.max,
-    timeWindow: options.timeWindowMs,
-    ...(options.keyGenerator ? { keyGenerator: options.keyGenerator } : {}),
-  });
-  return async (request, reply) => {
-    const result = await limiter(request);
-    if (result.isAllowed) return;
-    // This budget's figures replace the global limit's, which would describe the wrong window.
-    reply.header('x-ratelimit-limit', result.max).header('x-ratelimit-remaining', result.remaining).header('x-ratelimit-reset', result.ttlInSeconds);
-    if (result.isExceeded) throw tooManyRequests(`Too many requests; retry in ${result.ttlInSeconds} seconds`, result.ttlInSeconds);
+export function createRateLimit(store: RateLimitStore, options: RateLimitOptions): onRequestHookHandler {
+  const { max, timeWindowMs } = options;
+  const keyOf = options.keyGenerator ?? ((request: FastifyRequest) => addressKey(request.ip));
+  const prefix = `${options.name}:`;
+  return (request, reply, done) => {
+    store.hit(prefix + keyOf(request), timeWindowMs, (error, counted) => {
+      if (error !== null || counted === undefined) {
+        done();
+        return;
+      }
+      const resetSeconds = Math.max(1, Math.ceil(counted.resetMs / 1000));
+      reply.header('x-ratelimit-limit', max);
+      reply.header('x-ratelimit-remaining', Math.max(0, max - counted.count));
+      reply.header('x-ratelimit-reset', resetSeconds);
+      if (counted.count > max) done(tooManyRequests(`Too many requests; retry in ${resetSeconds} seconds`, resetSeconds));
+      else done();
+    });
   };
 }

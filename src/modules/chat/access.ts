@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify';
-import { sharedRateLimit } from '../../core/http/rate-limit.js';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 
 export interface ChatAccess {
   /** onRequest: a logged-in user, or anyone when CHAT_PUBLIC=true (the user is still recognised if a token is sent). */
@@ -8,7 +7,7 @@ export interface ChatAccess {
    * onRequest, after the guard: one budget of CHAT_RATE_LIMIT generation requests per minute per
    * user (per IP for anonymous callers), shared by every route that can start a generation.
    */
-  generationLimit: onRequestAsyncHookHandler;
+  generationLimit: onRequestHookHandler;
   /** Whose job is this: the user id, or the client IP for anonymous callers. */
   ownerOf(request: FastifyRequest): string;
 }
@@ -22,7 +21,7 @@ export function chatAccess(app: FastifyInstance): ChatAccess {
           if (user) request.user = user;
         }
       : app.requireUser,
-    generationLimit: sharedRateLimit(app, { max: app.config.chatRateLimit, timeWindowMs: 60_000, keyGenerator: (request) => `chat:${ownerOf(request)}` }),
+    generationLimit: app.createRateLimit({ name: 'chat', max: app.config.chatRateLimit, timeWindowMs: 60_000, keyGenerator: ownerOf }),
     ownerOf,
   };
 }

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError, notFound } from '../../../core/http/errors.js';
-import { sharedRateLimit } from '../../../core/http/rate-limit.js';
 import { RequiredText, Uuid } from '../../../core/http/schemas.js';
 import { complete, type ChatMessage } from '../../chat/index.js';
 import type { FreelanceTables } from '../tables.js';
@@ -129,7 +128,7 @@ export default async function resumeOptimizeRoutes(fastify: FastifyInstance): Pr
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.db.withTables<FreelanceTables>();
   // Each call may run the model: CHAT_RATE_LIMIT per minute per user (after the plugin's requireUser).
-  const limit = sharedRateLimit(app, { max: app.config.chatRateLimit, timeWindowMs: 60_000, keyGenerator: (request) => `resume-optimize:${request.user.id}` });
+  const limit = app.createRateLimit({ name: 'resume-optimize', max: app.config.chatRateLimit, timeWindowMs: 60_000, keyGenerator: (request) => request.user.id });
 
   app.post(
     '/api/resumes/optimize',

@@ -13,8 +13,8 @@ import * as repo from './repo.js';
 import { Created, CreateInvestigationBody, Investigation, InvestigationList, JoinBody, JoinResult, ListInvestigationsQuery, UpdateInvestigationBody } from './schema.js';
 
 const tags = ['investigations'];
-/** Join codes cannot be guessed (36^8); the limit keeps anyone from trying. */
-export const JOIN_RATE_LIMIT = { max: 10, timeWindow: '1 minute' };
+/** Join codes cannot be guessed (36^8); the limit, per user, keeps anyone from trying. */
+const JOIN_ATTEMPTS_PER_MINUTE = 10;
 
 export async function boardRoutes(fastify: FastifyInstance, { db, storage }: ModuleContext): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -34,13 +34,12 @@ export async function boardRoutes(fastify: FastifyInstance, { db, storage }: Mod
     },
   );
 
+  // Keyed on the caller: the plugin's requireUser guard runs before a route's own hooks.
+  const joinLimit = app.createRateLimit({ name: 'investigation-join', max: JOIN_ATTEMPTS_PER_MINUTE, timeWindowMs: 60_000, keyGenerator: (request) => request.user.id });
   app.post(
     '/api/investigations/join',
     {
-      config: {
-        // Keyed on the caller: requireUser (a hook of this plugin) has run before route-level hooks.
-        rateLimit: { ...JOIN_RATE_LIMIT, keyGenerator: (request) => `investigation-join:${request.user.id}` },
-      },
+      onRequest: joinLimit,
       schema: { tags, summary: 'Join an investigation with its code (any case); rate limited per user', body: JoinBody, response: { 200: JoinResult } },
     },
     async (request) => {
