@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { buildApp, migrationGroupsFor, selectModules } from './app.js';
+import { relayBusBetweenWorkers } from './core/bus/bus.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './core/db/connect.js';
 import { migrate } from './core/db/migrator.js';
@@ -56,6 +57,8 @@ async function runPrimary(config: Config): Promise<void> {
   } finally {
     await database.close();
   }
+  // With Redis the workers' buses meet there; without it the primary passes their messages on.
+  if (!config.redisUrl) relayBusBetweenWorkers();
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.workers; i++) fork();

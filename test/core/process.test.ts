@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,55 @@ describe('process', () => {
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
     for (const pid of pids) assert.throws(() => process.kill(Number(pid), 0), 'worker has exited');
+  });
+});
+
+/** One request on a connection of its own, so that WORKERS > 1 spreads them over the workers. */
+function onNewConnection(url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; requestId: string; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest(url, { method, agent: false, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } }, (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode!, requestId: String(response.headers['x-request-id']), json: text ? JSON.parse(text) : null }));
+    });
+    sent.on('error', reject);
+    sent.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+describe('workers without Redis', () => {
+  test('a live event reaches streams on every worker, whichever worker the change went through', async () => {
+    const server = await startServer({ WORKERS: '2', MODULES: 'investigations', LOG_LEVEL: 'warn' });
+    let stream: IncomingMessage | undefined;
+    try {
+      const registered = await onNewConnection(`${server.url}/api/auth/register`, 'POST', {}, { email: 'live@example.com', password: 'correct horse battery' });
+      const auth = { authorization: `Bearer ${(registered.json as { token: string }).token}` };
+      const created = await onNewConnection(`${server.url}/api/investigations`, 'POST', auth, { title: 'Relay' });
+      const id = (created.json as { id: string }).id;
+      let received = '';
+      stream = await new Promise<IncomingMessage>((resolve, reject) =>
+        httpRequest(`${server.url}/api/investigations/${id}/events`, { agent: false, headers: auth }, resolve).on('error', reject).end(),
+      );
+      stream.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      while (!received.includes(': connected')) await new Promise((resolve) => setTimeout(resolve, 20));
+      // Request ids carry a tag per process: the changes must have gone through both workers.
+      const workers = new Set<string>();
+      let sent = 0;
+      while (workers.size < 2 && sent < 20) {
+        const entity = await onNewConnection(`${server.url}/api/investigations/${id}/entities`, 'POST', auth, { entity_type: 'person', title: `Person ${++sent}` });
+        assert.equal(entity.status, 201);
+        workers.add(entity.requestId.split('-')[0]!);
+      }
+      assert.equal(workers.size, 2, 'the changes went through both workers');
+      const deadline = Date.now() + 5000;
+      const count = () => (received.match(/event: entity\.created/g) ?? []).length;
+      while (count() < sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(count(), sent, received);
+    } finally {
+      stream?.destroy();
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -88,4 +89,49 @@ export function createRedisBus(publisher: Redis, prefix: string, log: FastifyBas
       subscriber.disconnect();
     },
   };
+}
+
+/** A bus message on its way between the workers of one server, through the primary's IPC channels. */
+interface Relayed {
+  busRelay: true;
+  channel: string;
+  message: unknown;
+}
+
+const isRelayed = (value: unknown): value is Relayed =>
+  typeof value === 'object' && value !== null && (value as Relayed).busRelay === true && typeof (value as Relayed).channel === 'string';
+
+/**
+ * The bus of a worker (WORKERS > 1) when there is no Redis: a message is delivered to this worker's
+ * subscribers at once and sent to the primary, which passes it on to every other worker
+ * (`relayBusBetweenWorkers`). Without it a live stream served by one worker never heard of changes
+ * made through another.
+ */
+export function createWorkerBus(): Bus {
+  const local = createMemoryBus();
+  const receive = (value: unknown) => {
+    if (isRelayed(value)) void local.publish(value.channel, value.message);
+  };
+  process.on('message', receive);
+  return {
+    async publish(channel, message) {
+      await local.publish(channel, message);
+      if (process.connected) process.send!({ busRelay: true, channel, message } satisfies Relayed);
+    },
+    subscribe: (channel, handler) => local.subscribe(channel, handler),
+    async close() {
+      process.off('message', receive);
+      await local.close();
+    },
+  };
+}
+
+/** In the primary: passes each worker's bus messages on to every other worker (see `createWorkerBus`). */
+export function relayBusBetweenWorkers(): void {
+  cluster.on('message', (from, value: unknown) => {
+    if (!isRelayed(value)) return;
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker && worker !== from && worker.isConnected()) worker.send(value);
+    }
+  });
 }
