@@ -107,6 +107,12 @@ describe('CHAT_PUBLIC=true', () => {
     assert.equal(third.status, 429, 'CHAT_RATE_LIMIT=2 per IP for anonymous callers, spent by the chat and the queue request');
     const otherIp = await call(t.app, { method: 'POST', url: '/api/chat-optimized', payload: { messages: [{ role: 'user', content: said }], stream: false }, remoteAddress: '10.9.9.9' });
     assert.equal(otherIp.status, 200);
+    const ipv6Statuses = [];
+    for (const host of ['1', '2', '3']) {
+      const chat = { method: 'POST', url: '/api/chat-optimized', payload: { messages: [{ role: 'user', content: said }], stream: false }, remoteAddress: `2001:db8:7:7::${host}` } as const;
+      ipv6Statuses.push((await call(t.app, chat)).status);
+    }
+    assert.deepEqual(ipv6Statuses, [200, 200, 429], 'the addresses of one IPv6 /64 share one budget');
     const stats = await call(t.app, { method: 'GET', url: '/api/cache-stats' });
     assert.equal(stats.status, 200);
     assert.equal((await call(t.app, { method: 'POST', url: '/api/cache-stats', payload: { action: 'clear' } })).status, 401);
