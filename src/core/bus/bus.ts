@@ -98,6 +98,13 @@ interface Relayed {
   message: unknown;
 }
 
+/**
+ * Delivery is at most once: a message the IPC channel cannot take (a worker or the primary going
+ * away) is dropped. Without a callback, Node would report that failure as an 'error' event that no
+ * one listens to, and the process would crash.
+ */
+const dropUndelivered = (): void => undefined;
+
 const isRelayed = (value: unknown): value is Relayed =>
   typeof value === 'object' && value !== null && (value as Relayed).busRelay === true && typeof (value as Relayed).channel === 'string';
 
@@ -116,7 +123,7 @@ export function createWorkerBus(): Bus {
   return {
     async publish(channel, message) {
       await local.publish(channel, message);
-      if (process.connected) process.send!({ busRelay: true, channel, message } satisfies Relayed);
+      if (process.connected) process.send!({ busRelay: true, channel, message } satisfies Relayed, undefined, undefined, dropUndelivered);
     },
     subscribe: (channel, handler) => local.subscribe(channel, handler),
     async close() {
@@ -131,7 +138,7 @@ export function relayBusBetweenWorkers(): void {
   cluster.on('message', (from, value: unknown) => {
     if (!isRelayed(value)) return;
     for (const worker of Object.values(cluster.workers ?? {})) {
-      if (worker && worker !== from && worker.isConnected()) worker.send(value);
+      if (worker && worker !== from && worker.isConnected()) worker.send(value, undefined, dropUndelivered);
     }
   });
 }
