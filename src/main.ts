@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { buildApp, migrationGroupsFor, selectModules } from './app.js';
-import { relayBusBetweenWorkers } from './core/bus/bus.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { relayBusBetweenWorkers } from './core/bus/bus.js';
 import { openDatabase } from './core/db/connect.js';
 import { migrate } from './core/db/migrator.js';
 import { pinTickObjectShape } from './core/tick-shape.js';
