@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
@@ -31,8 +32,12 @@ export interface Config {
   adminPassword: string | null;
   uploadMaxBytes: number;
   vatRate: number;
-  /** Trust X-Forwarded-* from a proxy in front (for client IPs in rate limits and logs). */
-  trustProxy: boolean;
+  /**
+   * Which proxies' X-Forwarded-* to believe (for client IPs in rate limits, sessions and logs): none,
+   * or those at these addresses or networks. Never all of them: a client could then name any address
+   * it likes in X-Forwarded-For and get a fresh per-IP budget with each request.
+   */
+  trustProxy: false | string[];
   /** Above this event-loop delay new requests get 503 OVERLOADED until it recovers; 0 disables the check. */
   maxEventLoopDelayMs: number;
   /** How long a /health check result is reused; keeps load balancer polling off the database. */
@@ -152,6 +157,33 @@ function workers(env: Env): number {
   return integer(env, 'WORKERS', 1, 1, 256);
 }
 
+/** What `TRUST_PROXY=true` trusts: a proxy on this host or on a private network (proxy-addr's names). */
+const PRIVATE_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `false` (default); `true`, a proxy on this host or a private network (the usual case: nginx beside
+ * the server, a load balancer in the VPC); or the proxies' addresses or networks
+ * (`10.0.0.0/8,192.0.2.7`, proxy-addr's names `loopback`, `linklocal`, `uniquelocal`). The client is
+ * the address the outermost trusted proxy saw: what a client writes into X-Forwarded-For itself, or
+ * sends from a public address, is never taken for its address.
+ */
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = read(env, 'TRUST_PROXY')?.toLowerCase();
+  if (raw === undefined || ['false', '0', 'no', 'off'].includes(raw)) return false;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return PRIVATE_PROXIES;
+  const proxies = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const proxy of proxies) {
+    if (PRIVATE_PROXIES.includes(proxy)) continue;
+    const [address, bits, extra] = proxy.split('/');
+    const family = isIP(address ?? '');
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+    if (family === 0 || !validBits || extra !== undefined) {
+      throw new ConfigError('TRUST_PROXY', `must be true, false or a comma-separated list of proxy addresses or networks, got "${proxy}"`);
+    }
+  }
+  return proxies;
+}
+
 function corsOrigins(env: Env): Config['corsOrigins'] {
   const raw = read(env, 'CORS_ORIGINS');
   if (raw === undefined) return false;
@@ -236,7 +268,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     uploadMaxBytes: Math.round(decimal(env, 'UPLOAD_MAX_MB', 25, 0.001, 10240) * 1024 * 1024),
     vatRate: decimal(env, 'VAT_RATE', 0.16, 0, 1),
-    trustProxy: boolean(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1000, 0),
     healthCacheMs: integer(env, 'HEALTH_CACHE_MS', 1000, 0),
     ollamaUrl: url(env, 'OLLAMA_URL', ['http:', 'https:']) ?? 'http://127.0.0.1:11434',

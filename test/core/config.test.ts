@@ -29,6 +29,17 @@ describe('config', () => {
     assert.equal(config.chatMaxConcurrent, 1);
     assert.equal(config.chatQueueMax, 1000);
     assert.equal(config.cacheMaxSizeMb, 256);
+    assert.equal(config.trustProxy, false);
+  });
+
+  test('TRUST_PROXY: true trusts proxies on this host or a private network, never every hop; a list names them', () => {
+    const trusted = (value: string) => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), TRUST_PROXY: value }).trustProxy;
+    assert.deepEqual(trusted('true'), ['loopback', 'linklocal', 'uniquelocal']);
+    assert.equal(trusted('false'), false);
+    assert.deepEqual(trusted('10.0.0.0/8, 192.0.2.7,2001:db8::/32,loopback'), ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', 'loopback']);
+    for (const bad of ['2', 'proxy.example', '10.0.0.0/33', '10.0.0.1/8/8', '2001:db8::/129']) {
+      assert.throws(() => trusted(bad), /TRUST_PROXY must be true, false or a comma-separated list of proxy addresses or networks/, bad);
+    }
   });
 
   test('parses lists, durations, booleans and "auto"', () => {

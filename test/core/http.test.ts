@@ -255,6 +255,27 @@ describe('rate limits', () => {
     }
   });
 
+  test('behind TRUST_PROXY=true, what a client writes into X-Forwarded-For does not give it a fresh budget', async () => {
+    const t = await startTestApp({ RATE_LIMIT_MAX: '2', TRUST_PROXY: 'true' });
+    try {
+      const viaProxy = [];
+      for (let i = 0; i < 3; i++) {
+        // The proxy (loopback) appended the address it saw; the left part is the client's own claim.
+        const headers = { 'x-forwarded-for': `6.6.6.${i}, 203.0.113.9` };
+        viaProxy.push((await call(t.app, { method: 'GET', url: '/api/auth/me', headers })).status);
+      }
+      assert.deepEqual(viaProxy, [401, 401, 429], 'counted as 203.0.113.9, the address the proxy saw');
+      const direct = [];
+      for (let i = 0; i < 3; i++) {
+        const headers = { 'x-forwarded-for': `6.6.6.${i}` };
+        direct.push((await call(t.app, { method: 'GET', url: '/api/auth/me', headers, remoteAddress: '198.51.100.1' })).status);
+      }
+      assert.deepEqual(direct, [401, 401, 429], 'a client on a public address is no proxy: its header is not believed');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('auth routes have their own, stricter limit', async () => {
     const t = await startTestApp({ AUTH_RATE_LIMIT: '2' });
     try {
