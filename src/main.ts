@@ -58,7 +58,12 @@ async function runPrimary(config: Config): Promise<void> {
     await database.close();
   }
   // With Redis the workers' buses meet there; without it the primary passes their messages on.
-  if (!config.redisUrl) relayBusBetweenWorkers();
+  if (!config.redisUrl) {
+    relayBusBetweenWorkers();
+    console.warn(
+      `WORKERS=${config.workers} without REDIS_URL: live events are relayed between the workers, but rate limits, caches and chat job results are per worker (set REDIS_URL to share them)`,
+    );
+  }
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.workers; i++) fork();
