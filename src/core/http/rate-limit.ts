@@ -44,7 +44,8 @@ export function createMemoryRateLimitStore(maxKeys = MEMORY_KEYS): RateLimitStor
   const windows = new Map<string, MemoryWindow>();
   return {
     hit(key, windowMs, done) {
-      const now = Date.now();
+      // Monotonic: a wall clock set back would stretch every open window by as much.
+      const now = performance.now();
       const current = windows.get(key);
       if (current !== undefined && current.endsAt > now) {
         current.count++;
