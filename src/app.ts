@@ -24,7 +24,7 @@ import { openDatabase } from './core/db/connect.js';
 import { migrate, type MigrationGroup } from './core/db/migrator.js';
 import { docsRoutes, openApiOptions } from './core/docs.js';
 import { createHealthRegistry } from './core/health.js';
-import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './core/http/error-handler.js';
+import { clientErrorHandler, createFrameworkErrors, registerErrorHandling, registerNotFound, type LimitHook } from './core/http/error-handler.js';
 import { AppError } from './core/http/errors.js';
 import { ErrorBody } from './core/http/schemas.js';
 import { createMemoryRateLimitStore, createRateLimit, createRedisRateLimitStore, type RateLimitOptions } from './core/http/rate-limit.js';
@@ -97,6 +97,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const lazySchemas = config.nodeEnv === 'production';
   const nextRequestId = requestIdSequence();
+  // Malformed URLs fail before routing, where no route's hooks run: they spend the per-IP budget
+  // through this, once it exists (below).
+  let limitUnrouted: LimitHook | undefined;
   const app = Fastify({
     logger: loggerOptions(config),
     // One access line per response is written by the onResponse hook below, instead of Fastify's two.
@@ -112,7 +115,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     forceCloseConnections: 'idle',
     // Requests arriving during shutdown are refused by the onRequest hook below, in the error shape.
     return503OnClosing: false,
-    frameworkErrors,
+    frameworkErrors: createFrameworkErrors(() => limitUnrouted),
     clientErrorHandler,
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -233,6 +236,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     createRateLimit(redis ? createRedisRateLimitStore(redis, `${config.redisPrefix}rl:`) : createMemoryRateLimitStore(), options),
   );
   const perIpLimit = app.createRateLimit({ name: 'ip', max: config.rateLimitMax, timeWindowMs: 60_000 });
+  limitUnrouted = (request, reply, done) => perIpLimit.call(app, request, reply, done);
 
   const logAccess = (request: FastifyRequest, reply: FastifyReply) =>
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
@@ -257,7 +261,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
     done();
   });
-  registerNotFound(app, perIpLimit);
+  await registerNotFound(app, perIpLimit);
   app.decorate('addRouteGuard', createRouteGuards(perIpLimit));
 
   await app.register(jwt, {

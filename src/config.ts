@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { compile as compileTrust } from '@fastify/proxy-addr';
 
 /** Every setting of the server, read once from the environment and validated. */
 export interface Config {
@@ -168,19 +168,29 @@ const PRIVATE_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
  * sends from a public address, is never taken for its address.
  */
 function trustProxy(env: Env): Config['trustProxy'] {
-  const raw = read(env, 'TRUST_PROXY')?.toLowerCase();
-  if (raw === undefined || ['false', '0', 'no', 'off'].includes(raw)) return false;
-  if (['true', '1', 'yes', 'on'].includes(raw)) return PRIVATE_PROXIES;
-  const proxies = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const raw = read(env, 'TRUST_PROXY');
+  const keyword = raw?.toLowerCase();
+  if (keyword === undefined || ['false', '0', 'no', 'off'].includes(keyword)) return false;
+  if (['true', '1', 'yes', 'on'].includes(keyword)) return PRIVATE_PROXIES;
+  const proxies = raw!
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => (PRIVATE_PROXIES.includes(entry.toLowerCase()) ? entry.toLowerCase() : entry));
+  const invalid = (proxy: string, why = '') =>
+    new ConfigError('TRUST_PROXY', `must be true, false or a comma-separated list of proxy addresses or networks, got "${proxy}"${why}`);
   for (const proxy of proxies) {
-    if (PRIVATE_PROXIES.includes(proxy)) continue;
-    const [address, bits, extra] = proxy.split('/');
-    const family = isIP(address ?? '');
-    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
-    if (family === 0 || !validBits || extra !== undefined) {
-      throw new ConfigError('TRUST_PROXY', `must be true, false or a comma-separated list of proxy addresses or networks, got "${proxy}"`);
+    // proxy-addr would read "2" as the address 0.0.0.2, and trust nothing through an IPv4-mapped network.
+    if (/^\d+$/.test(proxy)) throw invalid(proxy, ' (a number of proxies is not accepted: name them)');
+    if (/^::ffff:/i.test(proxy)) throw invalid(proxy, ' (write IPv4 proxies in IPv4 notation)');
+    // Checked by the library Fastify hands them to, so that what passes here also starts.
+    try {
+      compileTrust(proxy);
+    } catch {
+      throw invalid(proxy);
     }
   }
+  if (proxies.length === 0) throw new ConfigError('TRUST_PROXY', 'must be true, false or a comma-separated list of proxy addresses or networks');
   return proxies;
 }
 

@@ -1,9 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { FastifyBaseLogger } from 'fastify';
 
+/** A command Redis has not answered by then fails, so a hung server is treated as a down one. */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 /**
- * Commands fail at once while Redis is unreachable (no offline queue, one retry) so that callers
- * degrade (a cache miss, a local-only event) instead of hanging; the client keeps reconnecting.
+ * Commands fail at once while Redis is unreachable (no offline queue, one retry), and after
+ * REDIS_COMMAND_TIMEOUT_MS while it is connected but not answering, so that callers degrade (a cache
+ * miss, a local-only event) instead of hanging; the client keeps reconnecting.
  */
 export async function connectRedis(url: string, log: FastifyBaseLogger): Promise<Redis> {
   // Imported only when REDIS_URL is set, to keep start-up light without it.
@@ -12,6 +16,7 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
   let reportedDown = false;

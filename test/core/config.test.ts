@@ -36,8 +36,9 @@ describe('config', () => {
     const trusted = (value: string) => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), TRUST_PROXY: value }).trustProxy;
     assert.deepEqual(trusted('true'), ['loopback', 'linklocal', 'uniquelocal']);
     assert.equal(trusted('false'), false);
-    assert.deepEqual(trusted('10.0.0.0/8, 192.0.2.7,2001:db8::/32,loopback'), ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', 'loopback']);
-    for (const bad of ['2', 'proxy.example', '10.0.0.0/33', '10.0.0.1/8/8', '2001:db8::/129']) {
+    assert.deepEqual(trusted('10.0.0.0/8, 192.0.2.7,2001:db8::/32,LoopBack'), ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', 'loopback']);
+    // Each of these passed a looser check here, then stopped the start inside Fastify or trusted nothing.
+    for (const bad of ['2', 'proxy.example', '10.0.0.0/33', '10.0.0.1/8/8', '2001:db8::/129', '0.0.0.0/0', 'fe80::1%eth-0', '::ffff:10.0.0.0/8', ' , ']) {
       assert.throws(() => trusted(bad), /TRUST_PROXY must be true, false or a comma-separated list of proxy addresses or networks/, bad);
     }
   });

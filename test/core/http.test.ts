@@ -242,6 +242,23 @@ describe('rate limits', () => {
     }
   });
 
+  test('unknown routes with a bad body and malformed URLs spend the same budget, before any body is read', async () => {
+    const t = await startTestApp({ RATE_LIMIT_MAX: '2' });
+    try {
+      const badBody = { method: 'POST', url: '/no-such-route', headers: { 'content-type': 'application/json' }, payload: '{not json' } as const;
+      // Fastify parses a body before it finds no route (400 for bad JSON); the limit is spent before that.
+      assert.deepEqual([(await call(t.app, badBody)).status, (await call(t.app, badBody)).status, (await call(t.app, badBody)).status], [400, 400, 429]);
+      const other = { remoteAddress: '10.7.7.7' };
+      const malformed = { method: 'GET', url: '/api/auth/%zz', ...other } as const;
+      assert.deepEqual([(await call(t.app, malformed)).status, (await call(t.app, malformed)).status], [400, 400]);
+      const refused = await call(t.app, malformed);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.code, 'RATE_LIMITED');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('requests a plugin-wide guard refuses are counted too (admin routes, module routes)', async () => {
     const t = await startTestApp({ RATE_LIMIT_MAX: '3' });
     try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { addressKey, createMemoryRateLimitStore, type RateLimitCount, type RateLimitStore } from '../../src/core/http/rate-limit.js';
+import { addressKey, createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitCount, type RateLimitStore } from '../../src/core/http/rate-limit.js';
 import { call, startTestApp } from '../helpers/app.js';
 
 const redisSkip = process.env.REDIS_URL ? false : 'REDIS_URL is not set: the Redis variant runs in CI when Redis answers';
@@ -64,6 +64,30 @@ describe('memory rate-limit store', () => {
     await hit(store, 'd', 60_000);
     assert.equal((await hit(store, 'a', 60_000)).count, 1, "a's window began first: forgotten when d came");
     assert.equal((await hit(store, 'd', 60_000)).count, 2, 'd is remembered');
+  });
+});
+
+describe('Redis rate-limit store', () => {
+  test('a Redis that is connected but does not answer lets the request through after the wait, once', async () => {
+    const hung = {
+      defineCommand(name: string) {
+        (this as unknown as Record<string, unknown>)[name] = () => new Promise(() => undefined);
+      },
+    };
+    const store = createRedisRateLimitStore(hung as never, 'p:', 30);
+    const started = performance.now();
+    const outcomes: (Error | null)[] = [];
+    await new Promise<void>((resolve) =>
+      store.hit('k', 60_000, (error) => {
+        outcomes.push(error);
+        resolve();
+      }),
+    );
+    const waited = performance.now() - started;
+    assert.ok(waited >= 25 && waited < 1000, `waited ${waited} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(outcomes.length, 1);
+    assert.match(String(outcomes[0]?.message), /did not answer in time/);
   });
 });
 

@@ -39,7 +39,8 @@ export function createMemoryBus(): Bus {
  * If Redis cannot take a message, it is delivered locally so one instance keeps working alone.
  */
 export function createRedisBus(publisher: Redis, prefix: string, log: FastifyBaseLogger): Bus {
-  const subscriber = publisher.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  // Subscriptions wait out an outage and are renewed on reconnection: no command timeout here.
+  const subscriber = publisher.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
   subscriber.on('error', () => {}); // reported once by the publisher connection
   const local = createMemoryBus();
   const counts = new Map<string, number>();

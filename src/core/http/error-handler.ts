@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, preHandlerHookHandler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, onRequestHookHandler } from 'fastify';
 import { isConnectionFailure } from '../db/errors.js';
 import { AppError, type ErrorDetail } from './errors.js';
 
@@ -149,10 +149,21 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(sendError);
 }
 
-/** Fastify's `frameworkErrors`: what fails before routing (a malformed URL) answers in the same shape. */
-export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply) => {
-  void sendError(error, request, reply);
-};
+/** A hook in callback style, as the per-IP limit is, run where Fastify runs no hooks of its own. */
+export type LimitHook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+
+/**
+ * Fastify's `frameworkErrors`: what fails before routing (a malformed URL) answers in the same
+ * shape. No route's hooks run for it, so it spends the per-IP budget here (once `limit()` has one):
+ * a flood of malformed URLs is counted like any other.
+ */
+export function createFrameworkErrors(limit: () => LimitHook | undefined): NonNullable<FastifyServerOptions['frameworkErrors']> {
+  return (error, request, reply) => {
+    const perIpLimit = limit();
+    if (!perIpLimit) return void sendError(error, request, reply);
+    perIpLimit(request, reply, (limited) => void sendError((limited as FastifyError | undefined) ?? error, request, reply));
+  };
+}
 
 const CLIENT_ERRORS: Record<string, [status: number, reason: string, body: { error: string; code: string }]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', { error: 'Request headers are too large', code: 'HEADERS_TOO_LARGE' }],
@@ -176,9 +187,16 @@ export const clientErrorHandler: NonNullable<FastifyServerOptions['clientErrorHa
   socket.destroy(error);
 };
 
-/** Unknown routes answer 404 in the error format; `preHandler` (the per-IP limit) runs first, so probing for routes is limited too. */
-export function registerNotFound(app: FastifyInstance, preHandler: preHandlerHookHandler): void {
-  app.setNotFoundHandler({ preHandler }, (request, reply) => {
-    return reply.code(404).send({ error: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'NOT_FOUND' });
+/**
+ * Unknown routes answer 404 in the error format. The per-IP limit runs first, as an onRequest hook of
+ * a scope holding only the not-found handler: before any body is read, so probing for routes, with
+ * or without a (bad) body, is limited too.
+ */
+export async function registerNotFound(app: FastifyInstance, perIpLimit: onRequestHookHandler): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', perIpLimit);
+    scope.setNotFoundHandler((request, reply) => {
+      return reply.code(404).send({ error: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'NOT_FOUND' });
+    });
   });
 }

@@ -79,15 +79,30 @@ interface RateLimitRedis {
   rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
 }
 
+/**
+ * How long a request waits for its count before it goes through uncounted. Every limited request
+ * waits on this store, so a Redis that is connected but slow or hung must not hold them all for the
+ * client's own command timeout.
+ */
+export const REDIS_COUNT_WAIT_MS = 250;
+
 /** Counters shared by every instance on one Redis; keys are `prefix` + the budget's key. */
-export function createRedisRateLimitStore(redis: Redis, prefix: string): RateLimitStore {
+export function createRedisRateLimitStore(redis: Pick<Redis, 'defineCommand'>, prefix: string, waitMs = REDIS_COUNT_WAIT_MS): RateLimitStore {
   if (!('rateLimitHit' in redis)) redis.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
-  const scripted = redis as Redis & RateLimitRedis;
+  const scripted = redis as unknown as RateLimitRedis;
   return {
     hit(key, windowMs, done) {
+      let answered = false;
+      const answer = (error: Error | null, counted?: RateLimitCount) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        done(error, counted);
+      };
+      const timer = setTimeout(() => answer(new Error('the rate-limit store did not answer in time')), waitMs);
       scripted.rateLimitHit(prefix + key, windowMs).then(
-        ([count, resetMs]) => done(null, { count, resetMs }),
-        (error: Error) => done(error),
+        ([count, resetMs]) => answer(null, { count, resetMs }),
+        (error: Error) => answer(error),
       );
     },
   };
