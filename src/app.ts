@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -18,7 +17,7 @@ import { bootstrapAdmin } from './core/auth/bootstrap.js';
 import { registerGuards } from './core/auth/guards.js';
 import { pruneSessions } from './core/auth/repo.js';
 import { authRoutes } from './core/auth/routes.js';
-import { createMemoryBus, createRedisBus, createWorkerBus } from './core/bus/bus.js';
+import { busRelayedByPrimary, createMemoryBus, createRedisBus, createWorkerBus } from './core/bus/bus.js';
 import { createMemoryCache, createRedisCache, type Cache } from './core/cache/cache.js';
 import { openDatabase } from './core/db/connect.js';
 import { migrate, type MigrationGroup } from './core/db/migrator.js';
@@ -145,7 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (!(await waitUntilReady(redis, REDIS_CONNECT_WAIT_MS))) app.log.warn('redis not reachable at start-up; continuing without it until it is');
   }
   // Workers of one server (WORKERS > 1) without Redis relay bus messages through the primary.
-  const bus = redis ? createRedisBus(redis, config.redisPrefix, app.log) : cluster.isWorker ? createWorkerBus() : createMemoryBus();
+  const bus = redis ? createRedisBus(redis, config.redisPrefix, app.log) : busRelayedByPrimary() ? createWorkerBus(app.log) : createMemoryBus();
   const caches: Cache[] = [];
   app.decorate('bus', bus);
   app.decorate('createCache', (cacheOptions: Parameters<FastifyInstance['createCache']>[0]) => {

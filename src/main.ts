@@ -58,14 +58,15 @@ async function runPrimary(config: Config): Promise<void> {
     await database.close();
   }
   // With Redis the workers' buses meet there; without it the primary passes their messages on.
+  let workerEnv: Record<string, string> | undefined;
   if (!config.redisUrl) {
-    relayBusBetweenWorkers();
+    workerEnv = relayBusBetweenWorkers();
     console.warn(
       `WORKERS=${config.workers} without REDIS_URL: live events are relayed between the workers, but rate limits, caches and chat job results are per worker (set REDIS_URL to share them)`,
     );
   }
   let stopping = false;
-  const fork = () => cluster.fork();
+  const fork = () => cluster.fork(workerEnv);
   for (let i = 0; i < config.workers; i++) fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {

@@ -28,6 +28,16 @@ describe('rate-limit budget keys', () => {
     assert.equal(addressKey('::FFFF:cb00:7107'), '203.0.113.7');
   });
 
+  test('a port some proxies add to the address is not part of the key', () => {
+    assert.equal(addressKey('203.0.113.7:50001'), '203.0.113.7');
+    assert.equal(addressKey('[2001:db8:85a3:12::1]:443'), '2001:db8:85a3:12::/64');
+    assert.equal(addressKey('[2001:db8:85a3:12::1]'), '2001:db8:85a3:12::/64');
+  });
+
+  test('text too long to be an address shares one key, whatever it says', () => {
+    assert.equal(addressKey('x'.repeat(10_000)), addressKey(`${'y'.repeat(65)}:1`));
+  });
+
   test('text that is not an IPv6 address is kept as it is (lower case), never thrown on', () => {
     assert.equal(addressKey('1:2:3'), '1:2:3');
     assert.equal(addressKey('1::2::3'), '1::2::3');

@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -96,8 +96,15 @@ export function createRedisBus(publisher: Redis, prefix: string, log: FastifyBas
 interface Relayed {
   busRelay: true;
   channel: string;
-  message: unknown;
+  /** Serialised once by the publishing worker: every worker, its own included, delivers the same JSON value. */
+  json: string;
 }
+
+/** Set by our primary on the workers whose messages it relays (a foreign cluster primary relays nothing). */
+const RELAY_ENV = 'UB_BUS_RELAY';
+
+/** Messages waiting in the primary for one worker's IPC channel before more are dropped for it. */
+const MAX_PENDING_PER_WORKER = 1000;
 
 /**
  * Delivery is at most once: a message the IPC channel cannot take (a worker or the primary going
@@ -107,7 +114,10 @@ interface Relayed {
 const dropUndelivered = (): void => undefined;
 
 const isRelayed = (value: unknown): value is Relayed =>
-  typeof value === 'object' && value !== null && (value as Relayed).busRelay === true && typeof (value as Relayed).channel === 'string';
+  typeof value === 'object' && value !== null && (value as Relayed).busRelay === true && typeof (value as Relayed).channel === 'string' && typeof (value as Relayed).json === 'string';
+
+/** True in a worker forked by our primary without Redis (see `relayBusBetweenWorkers`). */
+export const busRelayedByPrimary = (): boolean => cluster.isWorker && process.env[RELAY_ENV] === '1';
 
 /**
  * The bus of a worker (WORKERS > 1) when there is no Redis: a message is delivered to this worker's
@@ -115,16 +125,20 @@ const isRelayed = (value: unknown): value is Relayed =>
  * (`relayBusBetweenWorkers`). Without it a live stream served by one worker never heard of changes
  * made through another.
  */
-export function createWorkerBus(): Bus {
+export function createWorkerBus(log: FastifyBaseLogger): Bus {
   const local = createMemoryBus();
+  const deliver = (channel: string, json: string) =>
+    local.publish(channel, JSON.parse(json)).catch((error: Error) => log.warn({ err: error.message, channel }, 'a bus subscriber failed'));
   const receive = (value: unknown) => {
-    if (isRelayed(value)) void local.publish(value.channel, value.message);
+    if (isRelayed(value)) void deliver(value.channel, value.json);
   };
   process.on('message', receive);
   return {
     async publish(channel, message) {
-      await local.publish(channel, message);
-      if (process.connected) process.send!({ busRelay: true, channel, message } satisfies Relayed, undefined, undefined, dropUndelivered);
+      // Throws for what JSON cannot carry before anyone has received it.
+      const json = JSON.stringify(message);
+      await deliver(channel, json);
+      if (process.connected) process.send!({ busRelay: true, channel, json } satisfies Relayed, undefined, undefined, dropUndelivered);
     },
     subscribe: (channel, handler) => local.subscribe(channel, handler),
     async close() {
@@ -134,12 +148,23 @@ export function createWorkerBus(): Bus {
   };
 }
 
-/** In the primary: passes each worker's bus messages on to every other worker (see `createWorkerBus`). */
-export function relayBusBetweenWorkers(): void {
+/**
+ * In the primary: passes each worker's bus messages on to every other worker (see `createWorkerBus`);
+ * returns the environment the workers it relays for must be forked with. A worker that does not
+ * read its channel (a blocked event loop) gets at most MAX_PENDING_PER_WORKER messages queued; later
+ * ones are dropped for it rather than held in the primary's memory.
+ */
+export function relayBusBetweenWorkers(): Record<string, string> {
+  const pending = new WeakMap<Worker, number>();
   cluster.on('message', (from, value: unknown) => {
     if (!isRelayed(value)) return;
     for (const worker of Object.values(cluster.workers ?? {})) {
-      if (worker && worker !== from && worker.isConnected()) worker.send(value, undefined, dropUndelivered);
+      if (!worker || worker === from || !worker.isConnected()) continue;
+      const waiting = pending.get(worker) ?? 0;
+      if (waiting >= MAX_PENDING_PER_WORKER) continue;
+      pending.set(worker, waiting + 1);
+      worker.send(value, undefined, () => pending.set(worker, (pending.get(worker) ?? 1) - 1));
     }
   });
+  return { [RELAY_ENV]: '1' };
 }

@@ -108,14 +108,25 @@ export function createRedisRateLimitStore(redis: Pick<Redis, 'defineCommand'>, p
   };
 }
 
+/** Longer than any address with a zone: text a trusted proxy passed on that is no address. */
+const MAX_ADDRESS_LENGTH = 64;
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+const BRACKETED_IPV6 = /^\[([^\]]+)\](?::\d{1,5})?$/;
+
 /**
  * The key of an address's budget. An IPv6 client usually holds a whole /64, so IPv6 addresses count
  * by their /64 network (as @fastify/rate-limit does); an IPv4-mapped address counts as its IPv4.
+ * Some proxies write `address:port` into X-Forwarded-For: the port is not part of the client. Text
+ * too long to be an address shares one budget, so it cannot fill the store with large keys.
  */
 export function addressKey(ip: string): string {
+  if (ip.length > MAX_ADDRESS_LENGTH) return 'unparseable';
   if (!ip.includes(':')) return ip;
-  const zone = ip.indexOf('%');
-  const address = (zone === -1 ? ip : ip.slice(0, zone)).toLowerCase();
+  const withPort = IPV4_WITH_PORT.exec(ip);
+  if (withPort) return withPort[1]!;
+  const bare = BRACKETED_IPV6.exec(ip)?.[1] ?? ip;
+  const zone = bare.indexOf('%');
+  const address = (zone === -1 ? bare : bare.slice(0, zone)).toLowerCase();
   const groups = ipv6Groups(address);
   if (groups === null) return address;
   if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
