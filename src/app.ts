@@ -98,7 +98,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const nextRequestId = requestIdSequence();
   // Malformed URLs fail before routing, where no route's hooks run: they spend the per-IP budget
   // through this, once it exists (below).
-  let limitUnrouted: LimitHook | undefined;
+  const unrouted: { limit?: LimitHook } = {};
   const app = Fastify({
     logger: loggerOptions(config),
     // One access line per response is written by the onResponse hook below, instead of Fastify's two.
@@ -114,7 +114,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     forceCloseConnections: 'idle',
     // Requests arriving during shutdown are refused by the onRequest hook below, in the error shape.
     return503OnClosing: false,
-    frameworkErrors: createFrameworkErrors(() => limitUnrouted),
+    frameworkErrors: createFrameworkErrors(() => unrouted.limit),
     clientErrorHandler,
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -235,7 +235,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     createRateLimit(redis ? createRedisRateLimitStore(redis, `${config.redisPrefix}rl:`) : createMemoryRateLimitStore(), options),
   );
   const perIpLimit = app.createRateLimit({ name: 'ip', max: config.rateLimitMax, timeWindowMs: 60_000 });
-  limitUnrouted = (request, reply, done) => perIpLimit.call(app, request, reply, done);
+  unrouted.limit = (request, reply, done) => perIpLimit.call(app, request, reply, done);
 
   const logAccess = (request: FastifyRequest, reply: FastifyReply) =>
     request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
