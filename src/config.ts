@@ -100,11 +100,14 @@ function decimal(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
 function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = read(env, name)?.toLowerCase();
   if (raw === undefined) return fallback;
-  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  if (TRUE_WORDS.includes(raw)) return true;
+  if (FALSE_WORDS.includes(raw)) return false;
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
@@ -170,8 +173,8 @@ const PRIVATE_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
 function trustProxy(env: Env): Config['trustProxy'] {
   const raw = read(env, 'TRUST_PROXY');
   const keyword = raw?.toLowerCase();
-  if (keyword === undefined || ['false', '0', 'no', 'off'].includes(keyword)) return false;
-  if (['true', '1', 'yes', 'on'].includes(keyword)) return PRIVATE_PROXIES;
+  if (keyword === undefined || FALSE_WORDS.includes(keyword)) return false;
+  if (TRUE_WORDS.includes(keyword)) return PRIVATE_PROXIES;
   const proxies = raw!
     .split(',')
     .map((entry) => entry.trim())
@@ -190,7 +193,7 @@ function trustProxy(env: Env): Config['trustProxy'] {
       throw invalid(proxy);
     }
   }
-  if (proxies.length === 0) throw new ConfigError('TRUST_PROXY', 'must be true, false or a comma-separated list of proxy addresses or networks');
+  if (proxies.length === 0) throw invalid(raw!);
   return proxies;
 }
 
