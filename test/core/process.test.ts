@@ -128,9 +128,12 @@ function onNewConnection(url: string, method: string, headers: Record<string, st
 
 describe('workers without Redis', () => {
   test('a live event reaches streams on every worker, whichever worker the change went through', async () => {
-    const server = await startServer({ WORKERS: '2', MODULES: 'investigations', LOG_LEVEL: 'warn' });
+    const server = await startServer({ WORKERS: '2', MODULES: 'investigations' });
     let stream: IncomingMessage | undefined;
     try {
+      // /health answered as soon as one worker listened; the other may still be starting.
+      const bothReady = Date.now() + 30_000;
+      while ((server.output().match(/server ready/g) ?? []).length < 2 && Date.now() < bothReady) await new Promise((resolve) => setTimeout(resolve, 100));
       const registered = await onNewConnection(`${server.url}/api/auth/register`, 'POST', {}, { email: 'live@example.com', password: 'correct horse battery' });
       const auth = { authorization: `Bearer ${(registered.json as { token: string }).token}` };
       const created = await onNewConnection(`${server.url}/api/investigations`, 'POST', auth, { title: 'Relay' });
