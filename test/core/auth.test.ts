@@ -3,7 +3,8 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { hashSync as bcryptHash } from '@node-rs/bcrypt';
-import { call, registerUser, startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
+import { openDatabase } from '../../src/core/db/connect.js';
+import { call, registerAdmin, registerUser, startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 function signJwt(header: object, payload: object, secret = TEST_JWT_SECRET): string {
@@ -310,6 +311,8 @@ describe('auth', () => {
     test('logout ends this session at once and only this one', async () => {
       const user = await registerUser(t.app);
       const second = await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: user.password } });
+      // Checked once before, so the session's last check is remembered (see "the session check").
+      assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 200);
       const { status } = await call(t.app, { method: 'POST', url: '/api/auth/logout', headers: user.headers });
       assert.equal(status, 204);
       assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 401);
@@ -338,6 +341,59 @@ describe('auth', () => {
       const user = await registerUser(t.app);
       const { status } = await call(t.app, { method: 'POST', url: '/api/auth/password', headers: user.headers, payload: { current_password: user.password, new_password: 'short' } });
       assert.equal(status, 400);
+    });
+  });
+
+  // On SQLite a session's last check is reused while the database has not changed (guards.ts):
+  // these show that no change, from this process or another, and no expiry, goes unseen.
+  describe('the session check', () => {
+    const sessionOf = (user: { token: string }) => JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString()).sid as string;
+
+    test('a session revoked or a user deactivated through another connection (another worker, the CLI) is refused at once', async () => {
+      const other = await openDatabase(t.config);
+      try {
+        const revoked = await registerUser(t.app);
+        const deactivated = await registerUser(t.app);
+        for (const user of [revoked, deactivated]) {
+          for (let i = 0; i < 2; i++) assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: user.headers })).status, 200);
+        }
+        await other.db.updateTable('sessions').set({ revoked_at: new Date().toISOString() }).where('id', '=', sessionOf(revoked)).execute();
+        assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: revoked.headers })).status, 401);
+        assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: deactivated.headers })).status, 200);
+        await other.db.updateTable('users').set({ is_active: false }).where('id', '=', deactivated.user.id).execute();
+        assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: deactivated.headers })).status, 401);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test('an administrator demoted through another connection loses the admin routes at once, and a profile change shows at once', async () => {
+      const other = await openDatabase(t.config);
+      try {
+        const admin = await registerAdmin(t.app);
+        assert.equal((await call(t.app, { method: 'GET', url: '/api/admin/users', headers: admin.headers })).status, 200);
+        await other.db.updateTable('users').set({ name: 'Renamed Elsewhere' }).where('id', '=', admin.user.id).execute();
+        assert.equal((await call(t.app, { method: 'GET', url: '/api/auth/me', headers: admin.headers })).body.name, 'Renamed Elsewhere');
+        await other.db.updateTable('users').set({ role: 'user' }).where('id', '=', admin.user.id).execute();
+        assert.equal((await call(t.app, { method: 'GET', url: '/api/admin/users', headers: admin.headers })).status, 403);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test('a session whose expiry passes is refused, though nothing was written since its last check', async () => {
+      const short = await startTestApp({ REFRESH_TTL: '2' });
+      try {
+        const user = await registerUser(short.app);
+        const me = () => call(short.app, { method: 'GET', url: '/api/auth/me', headers: user.headers });
+        assert.equal((await me()).status, 200);
+        assert.equal((await me()).status, 200);
+        const expiresAt = await short.app.db.selectFrom('sessions').select('expires_at').where('id', '=', sessionOf(user)).executeTakeFirstOrThrow();
+        await new Promise((resolve) => setTimeout(resolve, Date.parse(expiresAt.expires_at) - Date.now() + 50));
+        assert.equal((await me()).status, 401);
+      } finally {
+        await short.close();
+      }
     });
   });
 });

@@ -218,6 +218,55 @@ describe('SQLite databases made before the Unicode lower()', { skip: process.env
   });
 });
 
+describe('SQLite change generation', { skip: process.env.TEST_DATABASE_URL ? 'SQLite only (PostgreSQL has none)' : false }, () => {
+  test('steady across reads; moves on every write of this process, rolled back or not, and on every commit of another connection; undefined inside a transaction', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'generation-'));
+    const database = await openDatabase({ dataDir, databaseUrl: null });
+    const other = await openDatabase({ dataDir, databaseUrl: null });
+    try {
+      await sql`create table notes (id integer primary key, body text)`.execute(database.db);
+      const generation = () => {
+        const value = database.changeGeneration!();
+        assert.equal(typeof value, 'number');
+        return value!;
+      };
+      type Notes = { notes: { id: number; body: string } };
+      const readNotes = preparedQuery((db: Kysely<CoreTables & Notes>, id: number) => db.selectFrom('notes').select('body').where('id', '=', id));
+      const start = generation();
+      await sql`select count(*) from notes`.execute(database.db);
+      await readNotes(database.db.withTables<Notes>(), 1);
+      assert.equal(generation(), start, 'reads leave it alone');
+
+      await sql`insert into notes (id, body) values (1, 'a')`.execute(database.db);
+      const afterInsert = generation();
+      assert.notEqual(afterInsert, start);
+      await sql`update notes set body = 'b' where id = 1 returning id`.execute(database.db);
+      const afterReturning = generation();
+      assert.notEqual(afterReturning, afterInsert, 'a write that returns rows is a write');
+
+      let inside: number | undefined = 0;
+      await assert.rejects(
+        database.db.transaction().execute(async (trx) => {
+          await sql`delete from notes`.execute(trx);
+          inside = database.changeGeneration!();
+          throw new Error('roll back');
+        }),
+      );
+      assert.equal(inside, undefined, 'no generation while a transaction is open');
+      const afterRollback = generation();
+      assert.notEqual(afterRollback, afterReturning, 'a rolled-back write still moves it: never a stale hit');
+      assert.equal(generation(), afterRollback);
+
+      await sql`update notes set body = 'from elsewhere' where id = 1`.execute(other.db);
+      assert.notEqual(generation(), afterRollback, 'a commit of another connection moves it');
+    } finally {
+      await other.close();
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SQLite row builder', () => {
   test('builds plain objects with the columns in order; a later column of the same name wins', () => {
     const row = rowBuilder(['id', 'name', 'id'])([1, 'Ada', 2]);

@@ -56,7 +56,7 @@ const sessionUserQuery = preparedQuery((db: Kysely<CoreTables>, sessionId: strin
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select(PUBLIC_COLUMNS)
-    .select('sessions.id as session_id')
+    .select(['sessions.id as session_id', 'sessions.expires_at as session_expires_at'])
     .where('sessions.id', '=', sessionId)
     .where('sessions.user_id', '=', userId)
     .where('sessions.revoked_at', 'is', null)
@@ -64,9 +64,10 @@ const sessionUserQuery = preparedQuery((db: Kysely<CoreTables>, sessionId: strin
     .where('users.is_active', '=', true),
 );
 
-export async function findSessionUser(db: Kysely<CoreTables>, sessionId: string, userId: string): Promise<AuthUser | null> {
+/** The user of a live session, and when the session expires (ISO text, as `now()`). */
+export async function findSessionUser(db: Kysely<CoreTables>, sessionId: string, userId: string): Promise<{ user: AuthUser; expiresAt: string } | null> {
   const [row] = await sessionUserQuery(db, sessionId, userId, now());
-  return row ? { session_id: row.session_id, ...toUser(row) } : null;
+  return row ? { user: { session_id: row.session_id, ...toUser(row) }, expiresAt: row.session_expires_at } : null;
 }
 
 export async function findUserById(db: Db, id: string): Promise<User | null> {

@@ -28,6 +28,13 @@ export interface Database {
   dialect: Dialect;
   /** Pool figures for /metrics; SQLite has one connection. */
   poolStats(): { total: number; idle: number; waiting: number };
+  /**
+   * SQLite only: a number that changes whenever the database may have changed since the last call,
+   * written by this process or committed by any other connection (another worker, the CLI). It is
+   * undefined while this process has a transaction open, and PostgreSQL has no such cheap signal.
+   * What it returns may be cached against it: the session check does (`src/core/auth/guards.ts`).
+   */
+  changeGeneration?(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -53,7 +60,7 @@ function toSqliteParameters(parameters: ReadonlyArray<unknown>): ReadonlyArray<u
 const SCHEMA_CHANGE = /^\s*(create|alter|drop)\s/i;
 
 /** A reading statement that returns rows built by `rowBuilder` from arrays of values (see there). */
-function rowReadingStatement(statement: BetterSqlite3.Statement): SqliteStatement {
+function rowReadingStatement(statement: BetterSqlite3.Statement, wrote: () => void): SqliteStatement {
   statement.raw(true);
   const columnNames = () => statement.columns().map((column) => column.name);
   let columns = columnNames();
@@ -66,11 +73,20 @@ function rowReadingStatement(statement: BetterSqlite3.Statement): SqliteStatemen
     }
     return build(values);
   };
+  // `insert ... returning` reads and writes.
+  const writes = !statement.readonly;
   return {
     reader: true,
-    all: (parameters) => (statement.all(toSqliteParameters(parameters)) as unknown[][]).map(toRow),
-    run: (parameters) => statement.run(toSqliteParameters(parameters)),
+    all: (parameters) => {
+      if (writes) wrote();
+      return (statement.all(toSqliteParameters(parameters)) as unknown[][]).map(toRow);
+    },
+    run: (parameters) => {
+      if (writes) wrote();
+      return statement.run(toSqliteParameters(parameters));
+    },
     *iterate(parameters) {
+      if (writes) wrote();
       for (const values of statement.iterate(toSqliteParameters(parameters)) as IterableIterator<unknown[]>) yield toRow(values);
     },
   };
@@ -80,8 +96,17 @@ function rowReadingStatement(statement: BetterSqlite3.Statement): SqliteStatemen
  * Kysely's SQLite driver prepares every query anew; reusing the statement for the same SQL text
  * measured about 4x faster on a primary-key lookup (see shared/DESIGN.md).
  */
-function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { directReader: DirectReader } {
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { directReader: DirectReader; changeGeneration(): number | undefined } {
   const statements = new Map<string, SqliteStatement>();
+  // Counted when a statement that writes runs, before it does: a reader that took the generation
+  // earlier then sees it changed, even if the write is rolled back (a needless miss, never a stale hit).
+  let generation = 0;
+  const wrote = () => {
+    generation++;
+  };
+  // Moves when another connection commits; this connection's own commits do not move it.
+  const dataVersion = raw.prepare('pragma data_version').pluck();
+  let seenDataVersion: unknown;
   const cache = {
     close: () => raw.close(),
     prepare(sql: string): SqliteStatement {
@@ -90,17 +115,25 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { dir
       const statement = raw.prepare(sql);
       // A cached reader knows its columns by name; after a schema change they may differ.
       const changesSchema = SCHEMA_CHANGE.test(sql);
+      const writes = !statement.readonly;
       const wrapped: SqliteStatement = statement.reader
-        ? rowReadingStatement(statement)
+        ? rowReadingStatement(statement, wrote)
         : {
             reader: false,
-            all: (parameters) => statement.all(toSqliteParameters(parameters)),
+            all: (parameters) => {
+              if (writes) wrote();
+              return statement.all(toSqliteParameters(parameters));
+            },
             run: (parameters) => {
+              if (writes) wrote();
               const result = statement.run(toSqliteParameters(parameters));
               if (changesSchema) statements.clear();
               return result;
             },
-            iterate: (parameters) => statement.iterate(toSqliteParameters(parameters)),
+            iterate: (parameters) => {
+              if (writes) wrote();
+              return statement.iterate(toSqliteParameters(parameters));
+            },
           };
       if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
       statements.set(sql, wrapped);
@@ -112,6 +145,15 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { dir
       if (raw.inTransaction) return undefined;
       const statement = cache.prepare(sql);
       return statement.reader ? (statement.all(parameters) as unknown[]) : undefined;
+    },
+    changeGeneration: () => {
+      if (raw.inTransaction) return undefined;
+      const version = dataVersion.get();
+      if (version !== seenDataVersion) {
+        seenDataVersion = version;
+        generation++;
+      }
+      return generation;
     },
   };
   return cache;
@@ -163,6 +205,7 @@ function openSqlite(file: string): Database {
     db,
     dialect: 'sqlite',
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    changeGeneration: statements.changeGeneration,
     close: () => db.destroy(),
   };
 }
