@@ -37,7 +37,7 @@ declare module 'fastify' {
      */
     addRouteGuard(guard: RouteGuard): void;
     /** The caller if a valid token is present, else null (for routes open to anonymous callers). */
-    authenticate(request: FastifyRequest): Promise<AuthUser | null>;
+    authenticate(request: FastifyRequest): Promise<Readonly<AuthUser> | null>;
   }
 }
 
@@ -53,6 +53,7 @@ declare module 'fastify' {
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: AccessTokenPayload;
-    user: AuthUser;
+    /** Shared between requests on SQLite (the session check reuses it) and frozen: never write to it. */
+    user: Readonly<AuthUser>;
   }
 }

@@ -14,7 +14,7 @@ const VERIFIED_TOKENS = 10_000;
 interface VerifiedToken extends AccessTokenPayload {
   exp: number;
   /** The session's last check, reused while the database's change generation has not moved. */
-  session?: { user: AuthUser; expiresAt: string; generation: number };
+  session?: { user: Readonly<AuthUser>; expiresAt: string; generation: number };
 }
 
 /**
@@ -41,7 +41,7 @@ export function registerGuards(app: FastifyInstance): void {
     return entry;
   }
 
-  async function authenticate(request: FastifyRequest): Promise<AuthUser | null> {
+  async function authenticate(request: FastifyRequest): Promise<Readonly<AuthUser> | null> {
     const header = request.headers.authorization;
     if (header === undefined) return null;
     const match = BEARER.exec(header);
@@ -54,8 +54,10 @@ export function registerGuards(app: FastifyInstance): void {
     if (known !== undefined && known.generation === generation && known.expiresAt > now()) return known.user;
     const found = await findSessionUser(app.db, token.sid, token.sub);
     if (!found) throw unauthorized('Session has ended; log in again');
-    if (generation !== undefined) token.session = { user: Object.freeze(found.user), expiresAt: found.expiresAt, generation };
-    return found.user;
+    // Frozen on both dialects: on SQLite requests share it, and a handler writing to it must fail everywhere.
+    const user = Object.freeze(found.user);
+    if (generation !== undefined) token.session = { user, expiresAt: found.expiresAt, generation };
+    return user;
   }
 
   app.decorate('authenticate', authenticate);
