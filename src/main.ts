@@ -62,7 +62,7 @@ async function runPrimary(config: Config): Promise<void> {
   if (!config.redisUrl) {
     workerEnv = relayBusBetweenWorkers();
     console.warn(
-      `WORKERS=${config.workers} without REDIS_URL: live events are relayed between the workers, but rate limits, caches and chat job results are per worker (set REDIS_URL to share them)`,
+      `WORKERS=${config.workers} without REDIS_URL: live events and chat jobs are relayed between the workers, but rate limits and caches are per worker (set REDIS_URL to share them)`,
     );
   }
   let stopping = false;

@@ -92,7 +92,7 @@ describe('workers without Redis', () => {
       const count = () => (received.match(/event: entity\.created/g) ?? []).length;
       while (count() < sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(count(), sent, received);
-      assert.match(server.output(), /WORKERS=2 without REDIS_URL: .* rate limits, caches and chat job results are per worker/, 'the operator is told what stays per worker');
+      assert.match(server.output(), /WORKERS=2 without REDIS_URL: .* rate limits and caches are per worker/, 'the operator is told what stays per worker');
     } finally {
       stream?.destroy();
       server.child.kill('SIGTERM');

@@ -10,6 +10,8 @@ export type BusHandler = (message: unknown) => void;
  * live updates, cross-instance invalidation. Messages are JSON values; delivery is at most once.
  */
 export interface Bus {
+  /** Whether other processes (workers of this server, other instances) hear what is published here. */
+  readonly spansProcesses: boolean;
   publish(channel: string, message: unknown): Promise<void>;
   /** Returns the function that unsubscribes this handler. */
   subscribe(channel: string, handler: BusHandler): () => void;
@@ -21,6 +23,7 @@ export function createMemoryBus(): Bus {
   // Many live streams may listen to one channel; there is no leak to warn about.
   emitter.setMaxListeners(0);
   return {
+    spansProcesses: false,
     async publish(channel, message) {
       emitter.emit(channel, message);
     },
@@ -58,6 +61,7 @@ export function createRedisBus(publisher: Redis, prefix: string, log: FastifyBas
   });
 
   return {
+    spansProcesses: true,
     async publish(channel, message) {
       try {
         await publisher.publish(namespace + channel, JSON.stringify(message));
@@ -134,6 +138,7 @@ export function createWorkerBus(log: FastifyBaseLogger): Bus {
   };
   process.on('message', receive);
   return {
+    spansProcesses: true,
     async publish(channel, message) {
       // Throws for what JSON cannot carry before anyone has received it.
       const json = JSON.stringify(message);

@@ -4,6 +4,7 @@ import { createMemoryBudget } from '../../core/cache/cache.js';
 import { chatAccess } from './access.js';
 import { Gateway, attachGateway, detachGateway } from './gateway.js';
 import { JobQueue } from './jobs.js';
+import { JobPeers } from './peers.js';
 import { openAiRoutes } from './openai-routes.js';
 import { chatRoutes } from './routes.js';
 import { createUpstream } from './upstream.js';
@@ -45,6 +46,7 @@ export async function chatPlugin(app: FastifyInstance): Promise<void> {
     // Redis down: up to one budget of results is held in this process before new jobs are refused.
     holdLimitBytes: config.redisUrl ? maxBytes : 0,
   });
+  const peers = new JobPeers(jobs, app.bus, app.log);
   attachGateway(app.server, gateway);
 
   app.health.register('llm', async () => ((await upstream.ping(HEALTH_TIMEOUT_MS)) ? 'ok' : 'down'));
@@ -66,9 +68,12 @@ export async function chatPlugin(app: FastifyInstance): Promise<void> {
     await gateway.close(Math.floor(config.shutdownTimeoutMs * DRAIN_SHARE));
     await jobs.flush();
   });
-  app.addHook('onClose', async () => detachGateway(app.server));
+  app.addHook('onClose', async () => {
+    peers.close();
+    detachGateway(app.server);
+  });
 
   const access = chatAccess(app);
-  await app.register(chatRoutes, { access, gateway, jobs, upstream });
+  await app.register(chatRoutes, { access, gateway, jobs, peers, upstream });
   await app.register(openAiRoutes, { access, gateway, upstream });
 }

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../../core/http/errors.js';
 import type { ChatAccess } from './access.js';
 import type { Gateway, Generation } from './gateway.js';
 import type { JobQueue, JobOutcome } from './jobs.js';
+import type { JobPeers } from './peers.js';
 import { MAX_TOTAL_CHARS, ratio, totalChars, withSystemPrompt, wordChunks } from './rules.js';
 import { ActionReply, CacheAction, CacheStats, CancelReply, ChatBody, ChatReply, JobParams, QueueAccepted, QueueBody, QueueQuery, QueueReply, SseBody } from './schema.js';
 import { onClientGone, openSse, type SseStream } from './sse.js';
@@ -14,6 +15,8 @@ export interface ChatRouteOptions {
   access: ChatAccess;
   gateway: Gateway;
   jobs: JobQueue;
+  /** Jobs held by other processes (WORKERS > 1, or instances sharing Redis). */
+  peers: JobPeers;
   upstream: Upstream;
 }
 
@@ -67,6 +70,34 @@ function streamGeneration(sse: SseStream, generation: Generation, requestId: str
     });
 }
 
+/**
+ * A job still under way, here or in another process: a comment at once sends the headers (the client
+ * knows its stream is open before any piece), then its pieces, then its outcome. Closing the stream
+ * does not cancel the job: it belongs to the queue until DELETE.
+ */
+function streamLiveJob(
+  sse: SseStream,
+  requestId: string,
+  job: { cached: boolean; follow(onPiece: (piece: string) => void, onDone: (outcome: JobOutcome) => void): () => void },
+  onClose: (listener: () => void) => void,
+): void {
+  sse.raw(': connected\n\n');
+  const heartbeat = setInterval(() => sse.raw(': waiting\n\n'), HEARTBEAT_MS);
+  heartbeat.unref();
+  const unfollow = job.follow(
+    (piece) => sse.send(pieceEvent(piece, job.cached)),
+    (outcome) => {
+      clearInterval(heartbeat);
+      sse.send(outcome.ok ? { done: true, cached: outcome.cached, request_id: requestId } : { done: true, error: outcome.error });
+      sse.end();
+    },
+  );
+  onClose(() => {
+    clearInterval(heartbeat);
+    unfollow();
+  });
+}
+
 function replayOutcome(sse: SseStream, outcome: JobOutcome, requestId: string): void {
   if (outcome.ok) {
     for (const piece of wordChunks(outcome.content)) sse.send(pieceEvent(piece, outcome.cached));
@@ -79,7 +110,7 @@ function replayOutcome(sse: SseStream, outcome: JobOutcome, requestId: string): 
 
 export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOptions): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { access, gateway, jobs, upstream } = options;
+  const { access, gateway, jobs, peers, upstream } = options;
   const { config } = app;
 
   app.post(
@@ -146,7 +177,7 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
     async (request) => {
       const id = request.query.requestId;
       if (id === undefined) return { queue_length: gateway.queueLength, is_processing: gateway.runningCount > 0, max_concurrent: gateway.maxConcurrent };
-      const view = await jobs.view(access.ownerOf(request), id);
+      const view = await peers.view(access.ownerOf(request), id);
       if (!view) throw notFound('Chat request');
       return view;
     },
@@ -163,7 +194,7 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
       if (id === undefined) {
         throw new AppError(400, 'VALIDATION_FAILED', 'Invalid querystring: requestId is required', [{ field: 'requestId', message: 'is required' }]);
       }
-      const cancelled = await jobs.cancel(access.ownerOf(request), id);
+      const cancelled = await peers.cancel(access.ownerOf(request), id);
       if (cancelled === null) throw notFound('Chat request');
       return { request_id: id, cancelled };
     },
@@ -184,29 +215,51 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
       const owner = access.ownerOf(request);
       const id = request.params.request_id;
       const job = jobs.liveJob(owner, id);
+      const onClose = (listener: () => void) => void reply.raw.on('close', listener);
       if (job && !job.outcome) {
-        const sse = openSse(reply);
-        // A comment at once sends the headers, so the client knows its stream is open before any piece.
-        sse.raw(': connected\n\n');
-        const heartbeat = setInterval(() => sse.raw(': waiting\n\n'), HEARTBEAT_MS);
-        heartbeat.unref();
-        const unfollow = job.generation.follow((piece) => sse.send(pieceEvent(piece, job.generation.cached)));
-        // Closing this stream does not cancel the job: it belongs to the queue until DELETE.
-        void job.settled.then((outcome) => {
-          clearInterval(heartbeat);
-          unfollow();
-          sse.send(outcome.ok ? { done: true, cached: outcome.cached, request_id: id } : { done: true, error: outcome.error });
-          sse.end();
-        });
-        reply.raw.on('close', () => {
-          clearInterval(heartbeat);
-          unfollow();
-        });
+        const { generation, settled } = job;
+        streamLiveJob(
+          openSse(reply),
+          id,
+          {
+            cached: generation.cached,
+            follow(onPiece, onDone) {
+              const unfollow = generation.follow(onPiece);
+              void settled.then((outcome) => {
+                unfollow();
+                onDone(outcome);
+              });
+              return unfollow;
+            },
+          },
+          onClose,
+        );
         return reply;
       }
       const outcome = job?.outcome ?? (await jobs.storedOutcome(owner, id));
-      if (!outcome) throw notFound('Chat request');
-      replayOutcome(openSse(reply), outcome, id);
+      if (outcome) {
+        replayOutcome(openSse(reply), outcome, id);
+        return reply;
+      }
+      const remote = await peers.watch(owner, id);
+      if (!remote) throw notFound('Chat request');
+      if ('outcome' in remote) {
+        replayOutcome(openSse(reply), remote.outcome, id);
+        return reply;
+      }
+      const { stream } = remote;
+      streamLiveJob(
+        openSse(reply),
+        id,
+        {
+          cached: stream.cached,
+          follow(onPiece, onDone) {
+            stream.follow(onPiece, onDone);
+            return stream.stop;
+          },
+        },
+        onClose,
+      );
       return reply;
     },
   );
