@@ -26,9 +26,11 @@ const SILENCE_LIMIT_MS = 3 * ALIVE_EVERY_MS;
 type Question = { op: 'view' | 'cancel' | 'watch'; id: string; owner: string } | { op: 'unwatch' };
 type Asked = Question & { from: string; nonce: string };
 
-export type StreamEvent = { kind: 'piece'; seq: number; piece: string } | { kind: 'alive' } | { kind: 'done'; outcome: JobOutcome };
+/** `done` after `open` says how many pieces were sent, so a lost last piece is seen too. */
+type StreamEvent = { kind: 'piece'; seq: number; piece: string } | { kind: 'alive' } | { kind: 'done'; outcome: JobOutcome; pieces?: number };
 type Answer = { kind: 'view'; view: JobView } | { kind: 'cancel'; cancelled: boolean } | { kind: 'open'; cached: boolean } | StreamEvent;
-type Answered = Answer & { nonce: string };
+/** `by` names the answering process: a stream takes its events from the process that opened it only. */
+type Answered = Answer & { nonce: string; by: string };
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 const isAsked = (value: unknown): value is Asked =>
@@ -36,7 +38,32 @@ const isAsked = (value: unknown): value is Asked =>
   typeof value.from === 'string' &&
   typeof value.nonce === 'string' &&
   (value.op === 'unwatch' || ((value.op === 'view' || value.op === 'cancel' || value.op === 'watch') && typeof value.id === 'string' && typeof value.owner === 'string'));
-const isAnswered = (value: unknown): value is Answered => isObject(value) && typeof value.nonce === 'string' && typeof value.kind === 'string';
+const isOutcome = (value: unknown): value is JobOutcome =>
+  isObject(value) && (value.ok === true ? typeof value.content === 'string' && typeof value.cached === 'boolean' : value.ok === false && typeof value.error === 'string');
+const isAnswerBody = (value: Record<string, unknown>): boolean => {
+  switch (value.kind) {
+    case 'view':
+      return isObject(value.view) && typeof value.view.request_id === 'string';
+    case 'cancel':
+      return typeof value.cancelled === 'boolean';
+    case 'open':
+      return typeof value.cached === 'boolean';
+    case 'piece':
+      return Number.isInteger(value.seq) && typeof value.piece === 'string';
+    case 'alive':
+      return true;
+    case 'done':
+      return isOutcome(value.outcome) && (value.pieces === undefined || Number.isInteger(value.pieces));
+    default:
+      return false;
+  }
+};
+// Checked in full: a malformed message (another version of this server, a stray publisher) is dropped here, not thrown inside the bus.
+const isAnswered = (value: unknown): value is Answered => isObject(value) && typeof value.nonce === 'string' && typeof value.by === 'string' && isAnswerBody(value);
+
+const LOST = 'Part of this stream was lost between processes; poll the request for its full result';
+const SILENT = 'The process running this request stopped answering; poll it for its result';
+const CLOSING = 'This server is shutting down; poll the request for its result';
 
 /** A job another process runs, followed from here. */
 export interface RemoteStream {
@@ -50,7 +77,9 @@ export interface RemoteStream {
 export class JobPeers {
   private readonly home = randomBytes(8).toString('hex');
   /** Questions this process asked, by nonce: the handler of their answers. */
-  private readonly asked = new Map<string, (answer: Answer) => void>();
+  private readonly asked = new Map<string, (answer: Answered) => void>();
+  /** Streams this process follows from others: how to end each when this server shuts down. */
+  private readonly following = new Set<(outcome: JobOutcome) => void>();
   /** Streams this process forwards for others, by asker and nonce: how to stop each. */
   private readonly forwarding = new Map<string, () => void>();
   private readonly unsubscribe: (() => void)[] = [];
@@ -66,7 +95,12 @@ export class JobPeers {
         if (isAsked(message) && message.from !== this.home) void this.answer(message);
       }),
       bus.subscribe(replyChannel(this.home), (message) => {
-        if (isAnswered(message)) this.asked.get(message.nonce)?.(message);
+        if (!isAnswered(message)) return;
+        const handler = this.asked.get(message.nonce);
+        if (handler) handler(message);
+        // A stream nobody here follows any longer (opened after the question timed out, or its
+        // unwatch was lost): tell its process to stop, at its opening and at each keep-alive.
+        else if (message.kind === 'open' || message.kind === 'alive') void this.publish(ASK_CHANNEL, { op: 'unwatch', from: this.home, nonce: message.nonce } satisfies Asked);
       }),
     );
   }
@@ -94,24 +128,31 @@ export class JobPeers {
   async watch(owner: string, id: string): Promise<{ outcome: JobOutcome } | { stream: RemoteStream } | null> {
     if (!this.bus.spansProcesses) return null;
     const nonce = randomUUID();
-    const early: StreamEvent[] = [];
-    let deliver = (event: StreamEvent) => void early.push(event);
-    const first = await this.ask({ op: 'watch', id, owner }, nonce, (answer) => {
-      if (answer.kind === 'piece' || answer.kind === 'alive' || answer.kind === 'done') deliver(answer);
-    });
+    const early: Answered[] = [];
+    let deliver = (event: Answered) => void early.push(event);
+    const first = await this.ask({ op: 'watch', id, owner }, nonce, (answer) => deliver(answer));
     if (first?.kind === 'done') {
       this.asked.delete(nonce);
       return { outcome: first.outcome };
+    }
+    if (first?.kind === 'piece' || first?.kind === 'alive') {
+      // The job exists, but its stream's opening was lost.
+      this.asked.delete(nonce);
+      void this.publish(ASK_CHANNEL, { op: 'unwatch', from: this.home, nonce } satisfies Asked);
+      return { outcome: { ok: false, error: LOST } };
     }
     if (first?.kind !== 'open') {
       this.asked.delete(nonce);
       return null;
     }
+    const source = first.by;
     let silence: NodeJS.Timeout | undefined;
+    let ended: ((outcome: JobOutcome) => void) | undefined;
     /** Ends the stream here; `tell` asks the job's process to stop forwarding (it stops by itself once the job is done). */
     const finish = (tell: boolean) => {
       clearTimeout(silence);
       deliver = () => undefined;
+      if (ended) this.following.delete(ended);
       if (this.asked.delete(nonce) && tell) void this.publish(ASK_CHANNEL, { op: 'unwatch', from: this.home, nonce } satisfies Asked);
     };
     return {
@@ -123,16 +164,20 @@ export class JobPeers {
             finish(!finished);
             onDone(outcome);
           };
+          ended = (outcome) => end(outcome, false);
+          this.following.add(ended);
           const listen = () => {
             clearTimeout(silence);
-            silence = setTimeout(() => end({ ok: false, error: 'The process running this request stopped answering; poll it for its result' }, false), SILENCE_LIMIT_MS);
+            silence = setTimeout(() => end({ ok: false, error: SILENT }, false), SILENCE_LIMIT_MS);
             silence.unref();
           };
           deliver = (event) => {
+            // Another process may also have answered (one that found the result already stored): the stream is the opener's.
+            if (event.by !== source) return;
             listen();
-            if (event.kind === 'done') end(event.outcome, true);
+            if (event.kind === 'done') end(event.pieces === next ? event.outcome : { ok: false, error: LOST }, true);
             else if (event.kind === 'piece') {
-              if (event.seq !== next) end({ ok: false, error: 'Part of this stream was lost between processes; poll the request for its full result' }, false);
+              if (event.seq !== next) end({ ok: false, error: LOST }, false);
               else {
                 next++;
                 onPiece(event.piece);
@@ -147,6 +192,11 @@ export class JobPeers {
     };
   }
 
+  /** Ends the streams this process follows from others (this server is shutting down; the jobs go on where they run). */
+  endFollowing(): void {
+    for (const end of [...this.following]) end({ ok: false, error: CLOSING });
+  }
+
   close(): void {
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     for (const stop of this.forwarding.values()) stop();
@@ -157,7 +207,7 @@ export class JobPeers {
    * Publishes a question and resolves with the first answer, or null after ASK_TIMEOUT_MS. With
    * `onLater`, the question stays open after its first answer (a stream) until its nonce is removed.
    */
-  private ask(question: Question, nonce: string = randomUUID(), onLater?: (answer: Answer) => void): Promise<Answer | null> {
+  private ask(question: Question, nonce: string = randomUUID(), onLater?: (answer: Answered) => void): Promise<Answered | null> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.asked.delete(nonce);
@@ -179,7 +229,7 @@ export class JobPeers {
 
   /** Answers a question if this process holds the job; stays silent otherwise (another may hold it). */
   private async answer(question: Asked): Promise<void> {
-    const reply = (answer: Answer) => this.publish(replyChannel(question.from), { ...answer, nonce: question.nonce } as Answered);
+    const reply = (answer: Answer) => this.publish(replyChannel(question.from), { ...answer, nonce: question.nonce, by: this.home });
     const key = `${question.from}:${question.nonce}`;
     try {
       switch (question.op) {
@@ -199,9 +249,8 @@ export class JobPeers {
         case 'watch': {
           const job = this.jobs.liveJob(question.owner, question.id);
           if (job && !job.outcome) {
-            await reply({ kind: 'open', cached: job.generation.cached });
-            let seq = 0;
-            const unfollow = job.generation.follow((piece) => void reply({ kind: 'piece', seq: seq++, piece }));
+            // Registered before the first await, so an unwatch arriving while `open` is sent is not missed.
+            let unfollow = (): void => undefined;
             const alive = setInterval(() => void reply({ kind: 'alive' }), ALIVE_EVERY_MS);
             alive.unref();
             const stop = () => {
@@ -210,10 +259,15 @@ export class JobPeers {
               this.forwarding.delete(key);
             };
             this.forwarding.set(key, stop);
+            await reply({ kind: 'open', cached: job.generation.cached });
+            if (!this.forwarding.has(key)) return;
+            let seq = 0;
+            // Replays the pieces so far, then follows: none is missed between `open` and here.
+            unfollow = job.generation.follow((piece) => void reply({ kind: 'piece', seq: seq++, piece }));
             void job.settled.then((outcome) => {
               if (!this.forwarding.has(key)) return;
               stop();
-              void reply({ kind: 'done', outcome });
+              void reply({ kind: 'done', outcome, pieces: seq });
             });
             return;
           }

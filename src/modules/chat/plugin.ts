@@ -65,6 +65,8 @@ export async function chatPlugin(app: FastifyInstance): Promise<void> {
   // Before the server stops listening: no new jobs, waiting ones fail with a clear error, running
   // ones get most of the drain time, and every outcome is stored before the connections close.
   app.addHook('preClose', async () => {
+    // Streams of jobs other processes run end now with a pointer to poll; the jobs go on there.
+    peers.endFollowing();
     await gateway.close(Math.floor(config.shutdownTimeoutMs * DRAIN_SHARE));
     await jobs.flush();
   });

@@ -215,7 +215,8 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
       const owner = access.ownerOf(request);
       const id = request.params.request_id;
       const job = jobs.liveJob(owner, id);
-      const onClose = (listener: () => void) => void reply.raw.on('close', listener);
+      // Asking other processes takes a moment: a client that left meanwhile has already closed.
+      const onClose = (listener: () => void) => (reply.raw.destroyed ? listener() : void reply.raw.on('close', listener));
       if (job && !job.outcome) {
         const { generation, settled } = job;
         streamLiveJob(
