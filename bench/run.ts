@@ -6,10 +6,11 @@
  * node:http server answering the same /health JSON: the ceiling our figures are compared against
  * (and plain Fastify with the same route, to show what the framework alone costs).
  * The ceilings, /health and /api/auth/me are loaded in turn, in short slices, so their ratios are
- * taken on the same machine; module scenarios follow one after the other.
+ * taken on the same machine; then the /health servers are loaded all at once, for the same ratios
+ * from one window of time; module scenarios follow one after the other.
  * Results: a table on stdout and JSON in bench/results/.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -109,7 +110,15 @@ function parseWrkDuration(text: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 'ms' ? value : match[2] === 's' ? value * 1000 : value * 60_000;
 }
 
-function runWrk(baseUrl: string, target: LoadTarget, seconds: number): LoadResult {
+/** How to run one load: the loader's command line, how to read its output, and what to remove after. */
+interface LoaderRun {
+  command: string;
+  args: string[];
+  parse(output: string): LoadResult;
+  cleanup(): void;
+}
+
+function wrkRun(baseUrl: string, target: LoadTarget, seconds: number): LoaderRun {
   const script = path.join(tmpdir(), `wrk-${randomBytes(4).toString('hex')}.lua`);
   const sendsBody = target.body !== undefined || target.bodies !== undefined;
   const headers = { ...(sendsBody ? { 'content-type': 'application/json' } : {}), ...target.headers };
@@ -123,27 +132,33 @@ function runWrk(baseUrl: string, target: LoadTarget, seconds: number): LoadResul
   }
   writeFileSync(script, lines.join('\n'));
   const [command, args] = pinned(1, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `${baseUrl}${target.path}`]);
-  const output = execFileSync(command, args, { encoding: 'utf8' });
-  rmSync(script);
   return {
-    requests_per_s: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0)),
-    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? 0),
-    p50_ms: parseWrkDuration(/^\s+50%\s+(\S+)/m.exec(output)?.[1] ?? ''),
-    p99_ms: parseWrkDuration(/^\s+99%\s+(\S+)/m.exec(output)?.[1] ?? ''),
-    non_2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
-    errors: (/Socket errors:[^\n]*/.exec(output)?.[0].match(/\d+/g) ?? []).reduce((sum, n) => sum + Number(n), 0),
+    command,
+    args,
+    parse: (output) => ({
+      requests_per_s: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0)),
+      requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? 0),
+      p50_ms: parseWrkDuration(/^\s+50%\s+(\S+)/m.exec(output)?.[1] ?? ''),
+      p99_ms: parseWrkDuration(/^\s+99%\s+(\S+)/m.exec(output)?.[1] ?? ''),
+      non_2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
+      errors: (/Socket errors:[^\n]*/.exec(output)?.[0].match(/\d+/g) ?? []).reduce((sum, n) => sum + Number(n), 0),
+    }),
+    cleanup: () => rmSync(script),
   };
 }
 
-function runAutocannon(baseUrl: string, target: LoadTarget, seconds: number): LoadResult {
+function autocannonRun(baseUrl: string, target: LoadTarget, seconds: number): LoaderRun {
   const [command, args] = pinned(1, process.execPath, [
     '--import',
     'tsx',
     path.join(root, 'bench/load-autocannon.ts'),
     JSON.stringify({ url: `${baseUrl}${target.path}`, connections, duration: seconds, target }),
   ]);
-  return JSON.parse(execFileSync(command, args, { encoding: 'utf8', cwd: root })) as LoadResult;
+  return { command, args, parse: (output) => JSON.parse(output) as LoadResult, cleanup: () => undefined };
 }
+
+const loaderRun = (baseUrl: string, target: LoadTarget, seconds: number): LoaderRun =>
+  hasWrk ? wrkRun(baseUrl, target, seconds) : autocannonRun(baseUrl, target, seconds);
 
 /**
  * Cumulative request counts per bucket bound (seconds) of http_request_duration_seconds: of one
@@ -186,8 +201,24 @@ function bucketQuantile(before: Map<number, number>, after: Map<number, number>,
   return Math.round((lower + ((upper - lower) * (rank - below)) / inBucket) * 1e6) / 1000;
 }
 
-const load = (baseUrl: string, target: LoadTarget, seconds: number): LoadResult =>
-  hasWrk ? runWrk(baseUrl, target, seconds) : runAutocannon(baseUrl, target, seconds);
+function load(baseUrl: string, target: LoadTarget, seconds: number): LoadResult {
+  const run = loaderRun(baseUrl, target, seconds);
+  try {
+    return run.parse(execFileSync(run.command, run.args, { encoding: 'utf8', cwd: root }));
+  } finally {
+    run.cleanup();
+  }
+}
+
+/** As `load`, without blocking: for loads that must run at the same time. */
+function loadInBackground(baseUrl: string, target: LoadTarget, seconds: number): Promise<LoadResult> {
+  const run = loaderRun(baseUrl, target, seconds);
+  return new Promise<string>((resolve, reject) => {
+    execFile(run.command, run.args, { encoding: 'utf8', cwd: root }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+  })
+    .then(run.parse)
+    .finally(run.cleanup);
+}
 
 const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -266,6 +297,73 @@ async function loadInterleaved(contenders: Contender[], seconds: number): Promis
   return { rows, perRound: slices.map((own) => own.map((slice) => slice.requests_per_s)) };
 }
 
+/** Rounds of the loads run together, and their length (seconds). */
+const TOGETHER_ROUNDS = 6;
+const TOGETHER_S = 4;
+
+interface TogetherRound {
+  /** Per contender, in the order given. */
+  requests_per_s: number[];
+  server_cpu_us: (number | null)[];
+  /** Of core 0: the servers' CPU time over the round's wall time. */
+  busy_share: number;
+}
+
+/**
+ * Loads every contender at once, each by a loader of its own on core 1, round after round. The
+ * scheduler gives each busy server the same share of core 0, so the ratio of their req/s is the
+ * ratio of their capacities, taken in exactly the same window of time: in the eleventh session's
+ * runs these ratios moved a few percent from round to round where slices taken in turn moved by
+ * tens of percent. Contenders must be distinct processes. If core 0 is not kept busy (busy_share
+ * well below 1), the loaders set the pace and the ratios say little.
+ */
+async function loadTogether(contenders: Contender[]): Promise<TogetherRound[]> {
+  const rounds: TogetherRound[] = [];
+  for (let round = 0; round < TOGETHER_ROUNDS; round++) {
+    const before = contenders.map(({ pid }) => cpuTimeUs(pid));
+    const startedAt = performance.now();
+    const results = await Promise.all(contenders.map(({ baseUrl, target }) => loadInBackground(baseUrl, target, TOGETHER_S)));
+    const wallUs = (performance.now() - startedAt) * 1000;
+    const cpuUs = contenders.map(({ pid }, index) => cpuTimeUs(pid) - before[index]!);
+    rounds.push({
+      requests_per_s: results.map((result) => result.requests_per_s),
+      server_cpu_us: results.map((result, index) => cpuPerRequest(cpuUs[index]!, result.requests)),
+      busy_share: Math.round((cpuUs.reduce((sum, used) => sum + used, 0) / wallUs) * 100) / 100,
+    });
+  }
+  return rounds;
+}
+
+const percent = (part: number | null | undefined, whole: number | null | undefined) => (part && whole ? Math.round((part / whole) * 1000) / 10 : null);
+
+/** The comparisons of the /health servers loaded together, by `server:scenario`. */
+const togetherPairs = {
+  health_vs_bare: ['app:health', 'bare:health'],
+  health_vs_bare_same_headers: ['app:health', 'bare:health+headers'],
+  bare_same_headers_vs_bare: ['bare:health+headers', 'bare:health'],
+  fastify_vs_bare: ['fastify:health', 'bare:health'],
+  fastify_same_headers_vs_bare: ['fastify:health+headers', 'bare:health'],
+  health_vs_fastify_same_headers: ['app:health', 'fastify:health+headers'],
+} as const;
+type TogetherRatio = { median: number; min: number; max: number } | null;
+
+/** Each comparison as the median of its rounds' ratios (and their range), from req/s and from server CPU time per request. */
+function togetherRatios(keys: string[], rounds: TogetherRound[]) {
+  const figures = (measure: (round: TogetherRound, column: number) => number | null) => {
+    const ratios = {} as Record<keyof typeof togetherPairs, TogetherRatio>;
+    for (const [name, [of, against]] of Object.entries(togetherPairs) as [keyof typeof togetherPairs, readonly [string, string]][]) {
+      const [mine, theirs] = [keys.indexOf(of), keys.indexOf(against)];
+      const values = mine < 0 || theirs < 0 ? [] : rounds.map((round) => percent(measure(round, mine), measure(round, theirs)) ?? 0);
+      ratios[name] = values.length > 0 ? { median: median(values), min: Math.min(...values), max: Math.max(...values) } : null;
+    }
+    return ratios;
+  };
+  return {
+    ratios: figures((round, column) => round.requests_per_s[column]!),
+    ratios_by_cpu: figures((round, column) => (round.server_cpu_us[column] ? 1 / round.server_cpu_us[column]! : null)),
+  };
+}
+
 function benchClient(baseUrl: string, adminCredentials: { email: string; password: string }): BenchClient {
   let userCount = 0;
   let admin: BenchUser | null = null;
@@ -334,6 +432,7 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   let perRound = new Map<string, number[]>();
+  let together: { keys: string[]; rounds: TogetherRound[] } | null = null;
   const wanted = (name: string) => only.length === 0 || only.some((filter) => name === filter || name.startsWith(`${filter}.`) || name.startsWith(filter));
 
   const barePort = 19_000 + Math.floor(Math.random() * 500);
@@ -441,6 +540,14 @@ async function main(): Promise<void> {
       rows.push(...compared.rows);
       perRound = new Map(contenders.map((contender, index) => [`${contender.server}:${contender.scenario}`, compared.perRound[index]!]));
       console.log('done');
+      // The /health servers once more, all loaded at once (the app's /me would share its process with its /health).
+      const healthServers = contenders.filter(({ scenario }) => scenario !== 'me');
+      if (healthServers.length > 1) {
+        process.stdout.write(`running ${healthServers.map(({ scenario, server: kind }) => `${scenario} (${kind})`).join(', ')} together, ${TOGETHER_ROUNDS} rounds of ${TOGETHER_S} s... `);
+        const rounds = await loadTogether(healthServers);
+        together = { keys: healthServers.map(({ server: kind, scenario }) => `${kind}:${scenario}`), rounds };
+        console.log('done');
+      }
     }
     await stopCeilings();
     for (const { scenario } of selected.filter(({ file }) => file !== 'core')) {
@@ -487,7 +594,6 @@ async function main(): Promise<void> {
   console.log(`\np50/p99: at the loader, ${connections} connections (mostly queueing); server p50/p99: the server's own histogram, onRequest to onResponse.`);
   // Each ratio twice: from req/s (what the targets name) and from the server's CPU time per request
   // (the capacity each would have with the whole core: steadier where the VM's share of the host moves).
-  const percent = (part: number | null | undefined, whole: number | null | undefined) => (part && whole ? Math.round((part / whole) * 1000) / 10 : null);
   const ratiosBy = (measure: (row: Row | undefined) => number | null | undefined) => ({
     health_vs_bare: percent(measure(appHealthRow), measure(bareRow)),
     health_vs_bare_same_headers: percent(measure(appHealthRow), measure(bareWithHeadersRow)),
@@ -534,11 +640,27 @@ async function main(): Promise<void> {
   if (ratios.health_vs_fastify_same_headers !== null) console.log(`our /health = ${ratios.health_vs_fastify_same_headers}% of plain Fastify sending the same headers${spread(ratiosPerRound.health_vs_fastify_same_headers)}${byCpu(cpuRatios.health_vs_fastify_same_headers)}`);
   if (ratios.me_vs_health !== null) console.log(`authenticated /api/auth/me = ${ratios.me_vs_health}% of our /health${spread(ratiosPerRound.me_vs_health)}${byCpu(cpuRatios.me_vs_health)} (target >= 50%)`);
 
+  const togetherFigures = together && { rounds: TOGETHER_ROUNDS, seconds: TOGETHER_S, servers: together.keys, per_round: together.rounds, ...togetherRatios(together.keys, together.rounds) };
+  if (togetherFigures) {
+    const busy = togetherFigures.per_round.map((round) => Math.round(round.busy_share * 100));
+    console.log(`\nloaded together (${TOGETHER_ROUNDS} rounds of ${TOGETHER_S} s, each server an equal share of core 0, busy ${Math.min(...busy)}-${Math.max(...busy)}%):`);
+    const line = (label: string, name: keyof typeof togetherFigures.ratios, target = '') => {
+      const [byRps, byCpuPerRequest] = [togetherFigures.ratios[name], togetherFigures.ratios_by_cpu[name]];
+      if (byRps && byCpuPerRequest) console.log(`  ${label} = ${byRps.median}% (rounds: ${byRps.min}-${byRps.max}%); by server CPU per request ${byCpuPerRequest.median}%${target}`);
+    };
+    line('our /health / bare node:http', 'health_vs_bare', ' (target >= 90%)');
+    line('bare node:http sending the same headers / bare', 'bare_same_headers_vs_bare');
+    line('plain Fastify / bare', 'fastify_vs_bare');
+    line('plain Fastify sending the same headers / bare', 'fastify_same_headers_vs_bare');
+    line('our /health / plain Fastify sending the same headers', 'health_vs_fastify_same_headers');
+    line('our /health / bare node:http sending the same headers', 'health_vs_bare_same_headers');
+  }
+
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const file = path.join(root, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ at: new Date().toISOString(), loader: hasWrk ? 'wrk' : 'autocannon', connections, duration_s: durationS, pinned: hasTaskset, ...firstStart, restart, ratios, ratios_per_round: ratiosPerRound, ratios_by_cpu: cpuRatios, rows }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), loader: hasWrk ? 'wrk' : 'autocannon', connections, duration_s: durationS, pinned: hasTaskset, ...firstStart, restart, ratios, ratios_per_round: ratiosPerRound, ratios_by_cpu: cpuRatios, together: togetherFigures, rows }, null, 2),
   );
   console.log(`results written to ${path.relative(root, file)}`);
 }
