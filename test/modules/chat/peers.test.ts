@@ -35,6 +35,21 @@ async function watchWithPeer(bus: Bus, answer: (asked: Asked, reply: (message: o
   return { peers, watched, heard };
 }
 
+const opened = { kind: 'open', cached: false };
+const piece = (seq: number, text: string) => ({ kind: 'piece', seq, piece: text });
+const helloWorld: JobOutcome = { ok: true, content: 'Hello world', cached: false };
+const done = (outcome: JobOutcome, pieces?: number) => ({ kind: 'done', outcome, pieces });
+
+/** A peer answering a watch with these messages in order, each from peer-1 or from the process named beside it. */
+const scripted =
+  (...messages: (object | [object, string])[]) =>
+  (asked: Asked, reply: (message: object, by?: string) => Promise<void>) => {
+    if (asked.op !== 'watch') return;
+    void (async () => {
+      for (const message of messages) await (Array.isArray(message) ? reply(message[0], message[1]) : reply(message));
+    })();
+  };
+
 function collect(stream: RemoteStream): Promise<{ pieces: string[]; outcome: JobOutcome }> {
   return new Promise((resolve) => {
     const pieces: string[] = [];
@@ -48,19 +63,11 @@ function collect(stream: RemoteStream): Promise<{ pieces: string[]; outcome: Job
 describe('chat job streams between processes', () => {
   test('pieces arrive in order and the outcome ends the stream; the watcher names the job and its owner', async () => {
     const bus = sharedBus();
-    const { peers, watched, heard } = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op !== 'watch') return;
-      void (async () => {
-        await reply({ kind: 'open', cached: false });
-        await reply({ kind: 'piece', seq: 0, piece: 'Hello' });
-        await reply({ kind: 'piece', seq: 1, piece: ' world' });
-        await reply({ kind: 'done', outcome: { ok: true, content: 'Hello world', cached: false }, pieces: 2 });
-      })();
-    });
+    const { peers, watched, heard } = await watchWithPeer(bus, scripted(opened, piece(0, 'Hello'), piece(1, ' world'), done(helloWorld, 2)));
     assert.ok(watched && 'stream' in watched, 'the peer opened a stream');
     const { pieces, outcome } = await collect(watched.stream);
     assert.deepEqual(pieces, ['Hello', ' world']);
-    assert.deepEqual(outcome, { ok: true, content: 'Hello world', cached: false });
+    assert.deepEqual(outcome, helloWorld);
     assert.deepEqual(
       heard.map(({ op, id, owner }) => ({ op, id, owner })),
       [{ op: 'watch', id: 'job-1', owner: 'owner-1' }],
@@ -71,15 +78,7 @@ describe('chat job streams between processes', () => {
 
   test('a lost piece ends the stream with an error, not a truncated answer, and tells the peer to stop', async () => {
     const bus = sharedBus();
-    const { peers, watched, heard } = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op !== 'watch') return;
-      void (async () => {
-        await reply({ kind: 'open', cached: false });
-        await reply({ kind: 'piece', seq: 0, piece: 'Hello' });
-        await reply({ kind: 'piece', seq: 2, piece: ' again' });
-        await reply({ kind: 'piece', seq: 3, piece: ' and again' });
-      })();
-    });
+    const { peers, watched, heard } = await watchWithPeer(bus, scripted(opened, piece(0, 'Hello'), piece(2, ' again'), piece(3, ' and again')));
     assert.ok(watched && 'stream' in watched, 'the peer opened a stream');
     const { pieces, outcome } = await collect(watched.stream);
     assert.deepEqual(pieces, ['Hello']);
@@ -95,14 +94,7 @@ describe('chat job streams between processes', () => {
 
   test('a lost last piece ends the stream with an error: the outcome says how many pieces were sent', async () => {
     const bus = sharedBus();
-    const { peers, watched } = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op !== 'watch') return;
-      void (async () => {
-        await reply({ kind: 'open', cached: false });
-        await reply({ kind: 'piece', seq: 0, piece: 'Hello' });
-        await reply({ kind: 'done', outcome: { ok: true, content: 'Hello world', cached: false }, pieces: 2 });
-      })();
-    });
+    const { peers, watched } = await watchWithPeer(bus, scripted(opened, piece(0, 'Hello'), done(helloWorld, 2)));
     assert.ok(watched && 'stream' in watched, 'the peer opened a stream');
     const { pieces, outcome } = await collect(watched.stream);
     assert.deepEqual(pieces, ['Hello']);
@@ -112,17 +104,8 @@ describe('chat job streams between processes', () => {
 
   test('once a process opened the stream, what another process answers for the same question is ignored', async () => {
     const bus = sharedBus();
-    const { peers, watched } = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op !== 'watch') return;
-      void (async () => {
-        await reply({ kind: 'open', cached: false });
-        // A third process that found the result already stored, heard before the opener's pieces.
-        await reply({ kind: 'done', outcome: { ok: true, content: 'Hello world', cached: false } }, 'peer-2');
-        await reply({ kind: 'piece', seq: 0, piece: 'Hello' });
-        await reply({ kind: 'piece', seq: 1, piece: ' world' });
-        await reply({ kind: 'done', outcome: { ok: true, content: 'Hello world', cached: false }, pieces: 2 });
-      })();
-    });
+    // peer-2 found the result already stored, and is heard before the opener's pieces.
+    const { peers, watched } = await watchWithPeer(bus, scripted(opened, [done(helloWorld), 'peer-2'], piece(0, 'Hello'), piece(1, ' world'), done(helloWorld, 2)));
     assert.ok(watched && 'stream' in watched, 'the peer opened a stream');
     const { pieces, outcome } = await collect(watched.stream);
     assert.deepEqual(pieces, ['Hello', ' world']);
@@ -133,7 +116,7 @@ describe('chat job streams between processes', () => {
   test('a stream whose opening was lost is an error, not a 404, and its process is told to stop', async () => {
     const bus = sharedBus();
     const { peers, watched, heard } = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op === 'watch') void reply({ kind: 'piece', seq: 3, piece: 'late' });
+      if (asked.op === 'watch') void reply(piece(3, 'late'));
     });
     assert.deepEqual(watched, { outcome: { ok: false, error: 'Part of this stream was lost between processes; poll the request for its full result' } });
     assert.deepEqual(
@@ -146,7 +129,7 @@ describe('chat job streams between processes', () => {
   test('a stream opened after the question timed out is told to stop', async () => {
     const bus = sharedBus();
     const { peers, watched, heard } = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op === 'watch') setTimeout(() => void reply({ kind: 'open', cached: false }), ASK_TIMEOUT_MS + 100);
+      if (asked.op === 'watch') setTimeout(() => void reply(opened), ASK_TIMEOUT_MS + 100);
     });
     assert.equal(watched, null);
     const deadline = Date.now() + 2000;
@@ -163,9 +146,7 @@ describe('chat job streams between processes', () => {
 
   test('shutting down ends the streams followed from other processes with a pointer to poll, and stops their forwarding', async () => {
     const bus = sharedBus();
-    const { peers, watched, heard } = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op === 'watch') void reply({ kind: 'open', cached: false }).then(() => reply({ kind: 'piece', seq: 0, piece: 'Hello' }));
-    });
+    const { peers, watched, heard } = await watchWithPeer(bus, scripted(opened, piece(0, 'Hello')));
     assert.ok(watched && 'stream' in watched, 'the peer opened a stream');
     const collected = collect(watched.stream);
     peers.endFollowing();
@@ -182,7 +163,7 @@ describe('chat job streams between processes', () => {
   test('a finished job answers with its outcome; a job no process holds is null once the wait is over', async () => {
     const bus = sharedBus();
     const finished = await watchWithPeer(bus, (asked, reply) => {
-      if (asked.op === 'watch' && asked.id === 'job-1') void reply({ kind: 'done', outcome: { ok: false, error: 'Cancelled' } });
+      if (asked.op === 'watch' && asked.id === 'job-1') void reply(done({ ok: false, error: 'Cancelled' }));
     });
     assert.deepEqual(finished.watched, { outcome: { ok: false, error: 'Cancelled' } });
     finished.peers.close();
@@ -240,7 +221,7 @@ describe('chat job streams between processes', () => {
       await bus.publish('chat-jobs:ask', { op: 'watch', id: 'job-1', owner: 'owner-1', from: 'asker', nonce: 'n1' });
       await settle();
       emit(' world');
-      finish({ ok: true, content: 'Hello world', cached: false });
+      finish(helloWorld);
       await settle();
       assert.deepEqual(
         heard.map(({ by: _by, ...rest }) => rest),
@@ -248,7 +229,7 @@ describe('chat job streams between processes', () => {
           { kind: 'open', cached: false, nonce: 'n1' },
           { kind: 'piece', seq: 0, piece: 'Hello', nonce: 'n1' },
           { kind: 'piece', seq: 1, piece: ' world', nonce: 'n1' },
-          { kind: 'done', outcome: { ok: true, content: 'Hello world', cached: false }, pieces: 2, nonce: 'n1' },
+          { kind: 'done', outcome: helloWorld, pieces: 2, nonce: 'n1' },
         ],
       );
       assert.equal(new Set(heard.map(({ by }) => by)).size, 1, 'one process answered');
@@ -268,7 +249,7 @@ describe('chat job streams between processes', () => {
       await bus.publish('chat-jobs:ask', { op: 'watch', id: 'job-1', owner: 'owner-2', from: 'asker', nonce: 'n2' });
       await settle();
       emit(' world');
-      finish({ ok: true, content: 'Hello world', cached: false });
+      finish(helloWorld);
       await settle();
       assert.deepEqual(
         heard.map(({ kind, nonce }) => ({ kind, nonce })),
