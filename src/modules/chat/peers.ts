@@ -65,13 +65,14 @@ const LOST = 'Part of this stream was lost between processes; poll the request f
 const SILENT = 'The process running this request stopped answering; poll it for its result';
 const CLOSING = 'This server is shutting down; poll the request for its result';
 
-/** A job another process runs, followed from here. */
-export interface RemoteStream {
+/** A running job followed piece by piece: one this process runs, or one another process runs and forwards. */
+export interface JobStream {
   cached: boolean;
-  /** Pieces in order from the first, then the outcome; an error outcome if any piece was lost or the job's process went silent. */
-  follow(onPiece: (piece: string) => void, onDone: (outcome: JobOutcome) => void): void;
-  /** This side no longer wants the stream (the client left). */
-  stop(): void;
+  /**
+   * Pieces in order from the first, then the outcome; an error outcome if any piece was lost or the
+   * job's process went silent. Returns the function to call when this side no longer wants the stream.
+   */
+  follow(onPiece: (piece: string) => void, onDone: (outcome: JobOutcome) => void): () => void;
 }
 
 export class JobPeers {
@@ -125,7 +126,7 @@ export class JobPeers {
    * Another process's job: its outcome when finished, a stream of it while it runs, or null when no
    * process has it. Call only for a job this process does not hold.
    */
-  async watch(owner: string, id: string): Promise<{ outcome: JobOutcome } | { stream: RemoteStream } | null> {
+  async watch(owner: string, id: string): Promise<{ outcome: JobOutcome } | { stream: JobStream } | null> {
     if (!this.bus.spansProcesses) return null;
     const nonce = randomUUID();
     const early: Answered[] = [];
@@ -186,8 +187,8 @@ export class JobPeers {
           };
           listen();
           for (const event of early.splice(0)) deliver(event);
+          return () => finish(true);
         },
-        stop: () => finish(true),
       },
     };
   }

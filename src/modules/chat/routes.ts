@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../core/http/errors.js';
 import type { ChatAccess } from './access.js';
 import type { Gateway, Generation } from './gateway.js';
 import type { JobQueue, JobOutcome } from './jobs.js';
-import type { JobPeers } from './peers.js';
+import type { JobPeers, JobStream } from './peers.js';
 import { MAX_TOTAL_CHARS, ratio, totalChars, withSystemPrompt, wordChunks } from './rules.js';
 import { ActionReply, CacheAction, CacheStats, CancelReply, ChatBody, ChatReply, JobParams, QueueAccepted, QueueBody, QueueQuery, QueueReply, SseBody } from './schema.js';
 import { onClientGone, openSse, type SseStream } from './sse.js';
@@ -78,7 +78,7 @@ function streamGeneration(sse: SseStream, generation: Generation, requestId: str
 function streamLiveJob(
   sse: SseStream,
   requestId: string,
-  job: { cached: boolean; follow(onPiece: (piece: string) => void, onDone: (outcome: JobOutcome) => void): () => void },
+  job: JobStream,
   onClose: (listener: () => void) => void,
 ): void {
   sse.raw(': connected\n\n');
@@ -248,19 +248,7 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
         replayOutcome(openSse(reply), remote.outcome, id);
         return reply;
       }
-      const { stream } = remote;
-      streamLiveJob(
-        openSse(reply),
-        id,
-        {
-          cached: stream.cached,
-          follow(onPiece, onDone) {
-            stream.follow(onPiece, onDone);
-            return stream.stop;
-          },
-        },
-        onClose,
-      );
+      streamLiveJob(openSse(reply), id, remote.stream, onClose);
       return reply;
     },
   );

@@ -4,7 +4,7 @@ import { fastify } from 'fastify';
 import { createMemoryBus, type Bus } from '../../../src/core/bus/bus.js';
 import type { Generation } from '../../../src/modules/chat/gateway.js';
 import type { Job, JobOutcome, JobQueue } from '../../../src/modules/chat/jobs.js';
-import { ASK_TIMEOUT_MS, JobPeers, type RemoteStream } from '../../../src/modules/chat/peers.js';
+import { ASK_TIMEOUT_MS, JobPeers, type JobStream } from '../../../src/modules/chat/peers.js';
 
 /**
  * The stream protocol between processes, with the other process played by hand: one bus in memory
@@ -50,7 +50,7 @@ const scripted =
     })();
   };
 
-function collect(stream: RemoteStream): Promise<{ pieces: string[]; outcome: JobOutcome }> {
+function collect(stream: JobStream): Promise<{ pieces: string[]; outcome: JobOutcome }> {
   return new Promise((resolve) => {
     const pieces: string[] = [];
     stream.follow(
