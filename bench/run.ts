@@ -336,28 +336,33 @@ async function loadTogether(contenders: Contender[]): Promise<TogetherRound[]> {
 
 const percent = (part: number | null | undefined, whole: number | null | undefined) => (part && whole ? Math.round((part / whole) * 1000) / 10 : null);
 
-/** The comparisons of the /health servers loaded together, by `server:scenario`. */
-const togetherPairs = {
+/** The comparisons the bench reports, each contender named `server:scenario` against another. */
+const comparisons = {
   health_vs_bare: ['app:health', 'bare:health'],
   health_vs_bare_same_headers: ['app:health', 'bare:health+headers'],
   bare_same_headers_vs_bare: ['bare:health+headers', 'bare:health'],
   fastify_vs_bare: ['fastify:health', 'bare:health'],
+  health_vs_fastify: ['app:health', 'fastify:health'],
   fastify_same_headers_vs_bare: ['fastify:health+headers', 'bare:health'],
   health_vs_fastify_same_headers: ['app:health', 'fastify:health+headers'],
+  me_vs_health: ['app:me', 'app:health'],
 } as const;
-type TogetherRatio = { median: number; min: number; max: number } | null;
+type Comparison = keyof typeof comparisons;
 
-/** Each comparison as the median of its rounds' ratios (and their range), from req/s and from server CPU time per request. */
+/** One figure per comparison, from the names of its two contenders. */
+function eachComparison<T>(figure: (of: string, against: string) => T): Record<Comparison, T> {
+  return Object.fromEntries(Object.entries(comparisons).map(([name, [of, against]]) => [name, figure(of, against)])) as Record<Comparison, T>;
+}
+
+/** Each comparison of the servers loaded together as the median of its rounds' ratios (and their range), from req/s and from server CPU time per request. */
 function togetherRatios(keys: string[], rounds: TogetherRound[]) {
-  const figures = (measure: (round: TogetherRound, column: number) => number | null) => {
-    const ratios = {} as Record<keyof typeof togetherPairs, TogetherRatio>;
-    for (const [name, [of, against]] of Object.entries(togetherPairs) as [keyof typeof togetherPairs, readonly [string, string]][]) {
+  const figures = (measure: (round: TogetherRound, column: number) => number | null) =>
+    eachComparison((of, against) => {
       const [mine, theirs] = [keys.indexOf(of), keys.indexOf(against)];
-      const values = mine < 0 || theirs < 0 ? [] : rounds.map((round) => percent(measure(round, mine), measure(round, theirs)) ?? 0);
-      ratios[name] = values.length > 0 ? { median: median(values), min: Math.min(...values), max: Math.max(...values) } : null;
-    }
-    return ratios;
-  };
+      if (mine < 0 || theirs < 0) return null;
+      const values = rounds.map((round) => percent(measure(round, mine), measure(round, theirs))).filter((value) => value !== null);
+      return values.length > 0 ? { median: median(values), min: Math.min(...values), max: Math.max(...values) } : null;
+    });
   return {
     ratios: figures((round, column) => round.requests_per_s[column]!),
     ratios_by_cpu: figures((round, column) => (round.server_cpu_us[column] ? 1 / round.server_cpu_us[column]! : null)),
@@ -577,12 +582,7 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const bareRow = rows.find((row) => row.server === 'bare' && row.scenario === 'health');
-  const bareWithHeadersRow = rows.find((row) => row.server === 'bare' && row.scenario === 'health+headers');
-  const plainFastifyRow = rows.find((row) => row.server === 'fastify' && row.scenario === 'health');
-  const fastifyWithHeadersRow = rows.find((row) => row.server === 'fastify' && row.scenario === 'health+headers');
-  const appHealthRow = rows.find((row) => row.server === 'app' && row.scenario === 'health');
-  const appMeRow = rows.find((row) => row.scenario === 'me');
+  const rowOf = (contender: string) => rows.find((row) => `${row.server}:${row.scenario}` === contender);
   const ms = (value: number | null) => (value === null ? '' : value.toFixed(2));
   console.log('\n| scenario | server | req/s | server CPU us/req | p50 ms | p99 ms | server p50 ms | server p99 ms | non-2xx | RSS MB | what |');
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
@@ -594,15 +594,7 @@ async function main(): Promise<void> {
   console.log(`\np50/p99: at the loader, ${connections} connections (mostly queueing); server p50/p99: the server's own histogram, onRequest to onResponse.`);
   // Each ratio twice: from req/s (what the targets name) and from the server's CPU time per request
   // (the capacity each would have with the whole core: steadier where the VM's share of the host moves).
-  const ratiosBy = (measure: (row: Row | undefined) => number | null | undefined) => ({
-    health_vs_bare: percent(measure(appHealthRow), measure(bareRow)),
-    health_vs_bare_same_headers: percent(measure(appHealthRow), measure(bareWithHeadersRow)),
-    fastify_vs_bare: percent(measure(plainFastifyRow), measure(bareRow)),
-    health_vs_fastify: percent(measure(appHealthRow), measure(plainFastifyRow)),
-    fastify_same_headers_vs_bare: percent(measure(fastifyWithHeadersRow), measure(bareRow)),
-    health_vs_fastify_same_headers: percent(measure(appHealthRow), measure(fastifyWithHeadersRow)),
-    me_vs_health: percent(measure(appMeRow), measure(appHealthRow)),
-  });
+  const ratiosBy = (measure: (row: Row | undefined) => number | null | undefined) => eachComparison((of, against) => percent(measure(rowOf(of)), measure(rowOf(against))));
   const ratios = ratiosBy((row) => row?.requests_per_s);
   const cpuRatios = ratiosBy((row) => (row?.server_cpu_us ? 1 / row.server_cpu_us : null));
   // The same ratios round by round: how far one window of time could move them.
@@ -610,15 +602,7 @@ async function main(): Promise<void> {
     const [mine, theirs] = [perRound.get(of), perRound.get(against)];
     return mine && theirs ? mine.map((value, round) => Math.round((value / theirs[round]!) * 1000) / 10) : null;
   };
-  const ratiosPerRound = {
-    health_vs_bare: perRoundPercent('app:health', 'bare:health'),
-    health_vs_bare_same_headers: perRoundPercent('app:health', 'bare:health+headers'),
-    fastify_vs_bare: perRoundPercent('fastify:health', 'bare:health'),
-    health_vs_fastify: perRoundPercent('app:health', 'fastify:health'),
-    fastify_same_headers_vs_bare: perRoundPercent('fastify:health+headers', 'bare:health'),
-    health_vs_fastify_same_headers: perRoundPercent('app:health', 'fastify:health+headers'),
-    me_vs_health: perRoundPercent('app:me', 'app:health'),
-  };
+  const ratiosPerRound = eachComparison(perRoundPercent);
   const spread = (values: number[] | null) => (values ? ` (rounds: ${Math.min(...values)}-${Math.max(...values)}%)` : '');
   const idleLine = (label: string, figures: IdleFigures) =>
     `${label}: start-up to first answered /health ${figures.startup_ms} ms; RSS 1 s after start-up ${figures.start_rss_mb} MB; ` +
