@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { buildApp, migrationGroupsFor, selectModules } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { relayBusBetweenWorkers } from './core/bus/bus.js';
+import { countRateLimitsForWorkers } from './core/http/rate-limit-relay.js';
 import { openDatabase } from './core/db/connect.js';
 import { migrate } from './core/db/migrator.js';
 import { pinTickObjectShape } from './core/tick-shape.js';
@@ -57,12 +58,13 @@ async function runPrimary(config: Config): Promise<void> {
   } finally {
     await database.close();
   }
-  // With Redis the workers' buses meet there; without it the primary passes their messages on.
+  // With Redis the workers' buses and rate-limit counters meet there; without it the primary passes
+  // their messages on and keeps the counters of the named budgets.
   let workerEnv: Record<string, string> | undefined;
   if (!config.redisUrl) {
-    workerEnv = relayBusBetweenWorkers();
+    workerEnv = { ...relayBusBetweenWorkers(), ...countRateLimitsForWorkers() };
     console.warn(
-      `WORKERS=${config.workers} without REDIS_URL: live events and chat jobs are relayed between the workers, but rate limits and caches are per worker (set REDIS_URL to share them)`,
+      `WORKERS=${config.workers} without REDIS_URL: live events, chat jobs and the auth, chat and join rate limits are shared through the primary process, but caches and the per-IP rate limit are per worker (set REDIS_URL to share them)`,
     );
   }
   let stopping = false;

@@ -92,9 +92,43 @@ describe('workers without Redis', () => {
       const count = () => (received.match(/event: entity\.created/g) ?? []).length;
       while (count() < sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(count(), sent, received);
-      assert.match(server.output(), /WORKERS=2 without REDIS_URL: .* rate limits and caches are per worker/, 'the operator is told what stays per worker');
+      assert.match(server.output(), /WORKERS=2 without REDIS_URL: .*, but caches and the per-IP rate limit are per worker/, 'the operator is told what stays per worker');
     } finally {
       stream?.destroy();
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+    }
+  });
+});
+
+describe('rate limits with WORKERS=2 without Redis', () => {
+  test('a budget is spent once across the workers, with one count in its headers', async () => {
+    const server = await startServer({ WORKERS: '2', AUTH_RATE_LIMIT: '4' });
+    try {
+      const bothReady = Date.now() + 30_000;
+      while ((server.output().match(/server ready/g) ?? []).length < 2 && Date.now() < bothReady) await new Promise((resolve) => setTimeout(resolve, 100));
+      const answers: { status: number; remaining: string | undefined; worker: string }[] = [];
+      // Each guess on a connection of its own, so the kernel spreads them over both workers.
+      for (let i = 0; i < 12; i++) {
+        const response = await new Promise<IncomingMessage>((resolve, reject) => {
+          const sent = httpRequest(`${server.url}/api/auth/login`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, resolve);
+          sent.on('error', reject);
+          sent.end(JSON.stringify({ email: 'nobody@example.com', password: 'a wrong guess' }));
+        });
+        response.resume();
+        answers.push({ status: response.statusCode!, remaining: response.headers['x-ratelimit-remaining'] as string | undefined, worker: String(response.headers['x-request-id']).split('-')[0]! });
+      }
+      assert.equal(new Set(answers.map((answer) => answer.worker)).size, 2, 'both workers answered');
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [...Array<number>(4).fill(401), ...Array<number>(8).fill(429)],
+        JSON.stringify(answers),
+      );
+      assert.deepEqual(
+        answers.slice(0, 5).map((answer) => answer.remaining),
+        ['3', '2', '1', '0', '0'],
+      );
+    } finally {
       server.child.kill('SIGTERM');
       assert.equal(await server.exited, 0);
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { addressKey, createMemoryRateLimitStore, createRedisRateLimitStore, type RateLimitCount, type RateLimitStore } from '../../src/core/http/rate-limit.js';
+import { createBatchCounter, createPrimaryCountedStores, type PrimaryChannel } from '../../src/core/http/rate-limit-relay.js';
 import { call, startTestApp } from '../helpers/app.js';
 
 const redisSkip = process.env.REDIS_URL ? false : 'REDIS_URL is not set: the Redis variant runs in CI when Redis answers';
@@ -74,6 +75,126 @@ describe('memory rate-limit store', () => {
     await hit(store, 'd', 60_000);
     assert.equal((await hit(store, 'a', 60_000)).count, 1, "a's window began first: forgotten when d came");
     assert.equal((await hit(store, 'd', 60_000)).count, 2, 'd is remembered');
+  });
+});
+
+/**
+ * A worker's channel to a primary played in this process: each batch sent is counted by `primary`
+ * (when `answering`) and the answer delivered on a later turn, as IPC does.
+ */
+function playedChannel(primary: ReturnType<typeof createBatchCounter>) {
+  const listeners = new Set<(value: unknown) => void>();
+  const played = {
+    connected: true,
+    answering: true,
+    failSends: false,
+    sent: [] as unknown[],
+    listeners,
+    send(message: unknown, _handle: undefined, _options: undefined, callback: (error: Error | null) => void) {
+      played.sent.push(message);
+      setImmediate(() => {
+        if (played.failSends) return callback(new Error('channel closed'));
+        callback(null);
+        const answer = played.answering ? primary(message) : null;
+        if (answer) for (const listener of listeners) listener(structuredClone(answer));
+      });
+      return true;
+    },
+    on: (_event: 'message', listener: (value: unknown) => void) => listeners.add(listener),
+    off: (_event: 'message', listener: (value: unknown) => void) => listeners.delete(listener),
+  };
+  return played satisfies PrimaryChannel;
+}
+
+describe('rate-limit counts kept by the primary (WORKERS > 1 without Redis)', () => {
+  test("two workers' hits count against one window per budget and key", async () => {
+    const primary = createBatchCounter();
+    const one = createPrimaryCountedStores(playedChannel(primary));
+    const two = createPrimaryCountedStores(playedChannel(primary));
+    assert.equal((await hit(one.store('ip'), 'ip:1.2.3.4', 60_000)).count, 1);
+    assert.equal((await hit(two.store('ip'), 'ip:1.2.3.4', 60_000)).count, 2);
+    const third = await hit(one.store('ip'), 'ip:1.2.3.4', 60_000);
+    assert.equal(third.count, 3);
+    assert.ok(third.resetMs > 59_000 && third.resetMs <= 60_000, `${third.resetMs} ms left`);
+    assert.equal((await hit(two.store('auth'), 'ip:1.2.3.4', 60_000)).count, 1, 'budgets are counted apart');
+    assert.equal((await hit(two.store('ip'), 'ip:5.6.7.8', 60_000)).count, 1, 'keys are counted apart');
+  });
+
+  test('the hits of one turn of the event loop travel in one message, and each gets its own count', async () => {
+    const channel = playedChannel(createBatchCounter());
+    const stores = createPrimaryCountedStores(channel);
+    const counts = await Promise.all([
+      hit(stores.store('ip'), 'ip:a', 60_000),
+      hit(stores.store('auth'), 'auth:a', 60_000),
+      hit(stores.store('ip'), 'ip:a', 60_000),
+    ]);
+    assert.deepEqual(
+      counts.map((counted) => counted.count),
+      [1, 1, 2],
+    );
+    assert.equal(channel.sent.length, 1);
+    await hit(stores.store('ip'), 'ip:a', 60_000);
+    assert.equal(channel.sent.length, 2, 'a later turn sends its own');
+  });
+
+  test('a primary that does not answer in time: the worker counts the batch itself, once, and ignores a late answer', async () => {
+    const channel = playedChannel(createBatchCounter());
+    channel.answering = false;
+    const stores = createPrimaryCountedStores(channel, 30);
+    const started = performance.now();
+    const answers: RateLimitCount[] = [];
+    await new Promise<void>((resolve) =>
+      stores.store('ip').hit('ip:a', 60_000, (error, counted) => {
+        assert.equal(error, null);
+        answers.push(counted!);
+        resolve();
+      }),
+    );
+    const waited = performance.now() - started;
+    assert.ok(waited >= 25 && waited < 1000, `waited ${waited} ms`);
+    assert.equal(answers[0]!.count, 1);
+    for (const listener of channel.listeners) listener({ rateLimitCounts: 1, counts: [[7, 1000]] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(answers.length, 1, 'answered once');
+    assert.equal((await hit(stores.store('ip'), 'ip:a', 60_000)).count, 2, 'the local count goes on while the primary is silent');
+  });
+
+  test('a channel that is closed or fails to send: counted in the worker', async () => {
+    const channel = playedChannel(createBatchCounter());
+    channel.failSends = true;
+    const stores = createPrimaryCountedStores(channel, 10_000);
+    assert.equal((await hit(stores.store('ip'), 'ip:a', 60_000)).count, 1);
+    channel.connected = false;
+    assert.equal((await hit(stores.store('ip'), 'ip:a', 60_000)).count, 2);
+    assert.equal(channel.sent.length, 1, 'nothing is sent on a closed channel');
+  });
+
+  test('closing counts the hits still waiting and stops listening', async () => {
+    const channel = playedChannel(createBatchCounter());
+    channel.answering = false;
+    const stores = createPrimaryCountedStores(channel, 10_000);
+    const waiting = hit(stores.store('ip'), 'ip:a', 60_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(channel.sent.length, 1);
+    stores.close();
+    assert.equal((await waiting).count, 1);
+    assert.equal(channel.listeners.size, 0);
+  });
+
+  test("the primary counts only well-formed batches: the bus's messages and malformed ones are not answered", () => {
+    const primary = createBatchCounter();
+    for (const message of [
+      null,
+      'text',
+      { busRelay: true, channel: 'c', json: '{}' },
+      { rateLimitHits: 1.5, hits: [] },
+      { rateLimitHits: 1, hits: [['ip', 'k']] },
+      { rateLimitHits: 1, hits: [['ip', 'k', 0]] },
+      { rateLimitHits: 1, hits: [['ip', 7, 1000]] },
+    ]) {
+      assert.equal(primary(message), null, JSON.stringify(message));
+    }
+    assert.deepEqual(primary({ rateLimitHits: 9, hits: [['ip', 'k', 1000]] }), { rateLimitCounts: 9, counts: [[1, 1000]] });
   });
 });
 

@@ -35,27 +35,35 @@ interface MemoryWindow {
   endsAt: number;
 }
 
+/** The memory store also answers synchronously: the primary of several workers counts for them with it. */
+export interface MemoryRateLimitStore extends RateLimitStore {
+  count(key: string, windowMs: number): RateLimitCount;
+}
+
 /**
  * Counters in a Map kept in window-start order: a window that restarts moves its key to the end, so
  * when the Map is full the first key is the one whose window began longest ago. Forgetting it gives
  * that key a fresh window early, which is the least harm an address flood can make the store do.
  */
-export function createMemoryRateLimitStore(maxKeys = MEMORY_KEYS): RateLimitStore {
+export function createMemoryRateLimitStore(maxKeys = MEMORY_KEYS): MemoryRateLimitStore {
   const windows = new Map<string, MemoryWindow>();
+  const count = (key: string, windowMs: number): RateLimitCount => {
+    // Monotonic: a wall clock set back would stretch every open window by as much.
+    const now = performance.now();
+    const current = windows.get(key);
+    if (current !== undefined && current.endsAt > now) {
+      current.count++;
+      return { count: current.count, resetMs: current.endsAt - now };
+    }
+    if (current !== undefined) windows.delete(key);
+    windows.set(key, { count: 1, endsAt: now + windowMs });
+    if (windows.size > maxKeys) windows.delete(windows.keys().next().value!);
+    return { count: 1, resetMs: windowMs };
+  };
   return {
+    count,
     hit(key, windowMs, done) {
-      // Monotonic: a wall clock set back would stretch every open window by as much.
-      const now = performance.now();
-      const current = windows.get(key);
-      if (current !== undefined && current.endsAt > now) {
-        current.count++;
-        done(null, { count: current.count, resetMs: current.endsAt - now });
-        return;
-      }
-      if (current !== undefined) windows.delete(key);
-      windows.set(key, { count: 1, endsAt: now + windowMs });
-      if (windows.size > maxKeys) windows.delete(windows.keys().next().value!);
-      done(null, { count: 1, resetMs: windowMs });
+      done(null, count(key, windowMs));
     },
   };
 }
