@@ -234,8 +234,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Counters in Redis when configured, so that every instance spends the same budgets. Without it, the
   // workers of one server (WORKERS > 1) have the named budgets (password guessing, generations, joins)
   // counted by the primary; the per-IP limit, which every request spends, stays in each worker: a round
-  // trip to the primary per request measured 1.25x (64 connections) to 2x (8) the CPU per request of
-  // GET /api/auth/me with two workers.
+  // trip to the primary per request measured up to 2x the CPU per request of GET /api/auth/me with two
+  // workers (bench/README.md, twelfth session).
   const countedByPrimary = !redis && rateLimitsCountedByPrimary() ? createPrimaryCountedStores() : null;
   const sharedStore = () => (redis ? createRedisRateLimitStore(redis, `${config.redisPrefix}rl:`) : null);
   app.decorate('createRateLimit', (options: RateLimitOptions) =>

@@ -88,6 +88,8 @@ function playedChannel(primary: ReturnType<typeof createBatchCounter>) {
     connected: true,
     answering: true,
     failSends: false,
+    /** Keeps the worker's event loop busy this long after each send, as a worker under load. */
+    busyAfterSendMs: 0,
     sent: [] as unknown[],
     listeners,
     send(message: unknown, _handle: undefined, _options: undefined, callback: (error: Error | null) => void) {
@@ -98,6 +100,8 @@ function playedChannel(primary: ReturnType<typeof createBatchCounter>) {
         const answer = played.answering ? primary(message) : null;
         if (answer) for (const listener of listeners) listener(structuredClone(answer));
       });
+      const busyUntil = performance.now() + played.busyAfterSendMs;
+      while (performance.now() < busyUntil);
       return true;
     },
     on: (_event: 'message', listener: (value: unknown) => void) => listeners.add(listener),
@@ -159,25 +163,43 @@ describe('rate-limit counts kept by the primary (WORKERS > 1 without Redis)', ()
     assert.equal((await hit(stores.store('ip'), 'ip:a', 60_000)).count, 2, 'the local count goes on while the primary is silent');
   });
 
-  test('a channel that is closed or fails to send: counted in the worker', async () => {
+  test('a worker busy past the wait still takes the answer that came meanwhile, not a count of its own', async () => {
+    const primary = createBatchCounter();
+    const other = createPrimaryCountedStores(playedChannel(primary));
+    assert.equal((await hit(other.store('auth'), 'auth:a', 60_000)).count, 1);
+    const channel = playedChannel(primary);
+    channel.busyAfterSendMs = 60;
+    const busy = createPrimaryCountedStores(channel, 20);
+    assert.equal((await hit(busy.store('auth'), 'auth:a', 60_000)).count, 2, "the primary's count, not a fresh local window");
+  });
+
+  test('a channel that is closed or fails to send: counted in the worker at once, not after the wait', async () => {
     const channel = playedChannel(createBatchCounter());
     channel.failSends = true;
     const stores = createPrimaryCountedStores(channel, 10_000);
+    const started = performance.now();
     assert.equal((await hit(stores.store('ip'), 'ip:a', 60_000)).count, 1);
     channel.connected = false;
     assert.equal((await hit(stores.store('ip'), 'ip:a', 60_000)).count, 2);
+    assert.ok(performance.now() - started < 1000, 'answered without waiting for the primary');
     assert.equal(channel.sent.length, 1, 'nothing is sent on a closed channel');
   });
 
-  test('closing counts the hits still waiting and stops listening', async () => {
+  test('closing counts the hits still waiting at once and stops listening', async () => {
     const channel = playedChannel(createBatchCounter());
     channel.answering = false;
     const stores = createPrimaryCountedStores(channel, 10_000);
-    const waiting = hit(stores.store('ip'), 'ip:a', 60_000);
+    const answers: RateLimitCount[] = [];
+    stores.store('ip').hit('ip:a', 60_000, (_error, counted) => answers.push(counted!));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(channel.sent.length, 1);
+    assert.equal(answers.length, 0, 'still waiting for the primary');
     stores.close();
-    assert.equal((await waiting).count, 1);
+    assert.deepEqual(
+      answers.map((answer) => answer.count),
+      [1],
+      'counted in the worker as the stores closed',
+    );
     assert.equal(channel.listeners.size, 0);
   });
 

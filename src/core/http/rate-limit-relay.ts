@@ -19,8 +19,8 @@ const COUNTS_ENV = 'UB_RATE_LIMIT_COUNTS';
 
 /**
  * How long a worker waits for the primary's answer before it counts the batch itself. The primary
- * only counts and relays, so a late answer means it is gone or stuck: counting locally then still
- * limits every client, once per worker, where Redis's outage lets requests through uncounted.
+ * only counts and relays, so an answer this late means it is gone or stuck: counting locally then
+ * still limits every client, once per worker, where Redis's outage lets requests through uncounted.
  */
 export const PRIMARY_COUNT_WAIT_MS = 250;
 
@@ -102,7 +102,10 @@ export function createPrimaryCountedStores(channel: PrimaryChannel = process as 
       return;
     }
     const batch = nextBatch++;
-    waiting.set(batch, { hits, timer: setTimeout(() => settle(batch, null), waitMs) });
+    // A worker whose own loop was busy past the wait runs its due timers before it reads the answer
+    // already in its channel: the step to setImmediate lets that answer be read first.
+    const timer = setTimeout(() => setImmediate(() => settle(batch, null)), waitMs);
+    waiting.set(batch, { hits, timer });
     const message: HitBatch = { rateLimitHits: batch, hits: hits.map((hit) => [hit.budget, hit.key, hit.windowMs]) };
     channel.send(message, undefined, undefined, (error) => {
       if (error) settle(batch, null);
