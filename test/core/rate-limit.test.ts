@@ -29,6 +29,12 @@ describe('rate-limit budget keys', () => {
     assert.equal(addressKey('::FFFF:cb00:7107'), '203.0.113.7');
   });
 
+  test("an IPv4 client seen through NAT64's well-known prefix counts as its IPv4 address", () => {
+    assert.equal(addressKey('64:ff9b::203.0.113.7'), '203.0.113.7');
+    assert.equal(addressKey('64:FF9B::cb00:7108'), '203.0.113.8', 'another client behind the same translator is another budget');
+    assert.equal(addressKey('64:ff9b:1::cb00:7107'), '64:ff9b:1:0::/64', 'the local-use prefix (RFC 8215) embeds addresses as its operator chooses: kept by /64');
+  });
+
   test('a port some proxies add to the address is not part of the key', () => {
     assert.equal(addressKey('203.0.113.7:50001'), '203.0.113.7');
     assert.equal(addressKey('[2001:db8:85a3:12::1]:443'), '2001:db8:85a3:12::/64');

@@ -123,7 +123,9 @@ const BRACKETED_IPV6 = /^\[([^\]]+)\](?::\d{1,5})?$/;
 
 /**
  * The key of an address's budget. An IPv6 client usually holds a whole /64, so IPv6 addresses count
- * by their /64 network (as @fastify/rate-limit does); an IPv4-mapped address counts as its IPv4.
+ * by their /64 network (as @fastify/rate-limit does). An IPv4-mapped address counts as its IPv4, and
+ * so does one in NAT64's well-known prefix (64:ff9b::/96, RFC 6052): a server reached over IPv6
+ * through a translator sees every IPv4 client there, and by its /64 they would all share one budget.
  * Some proxies write `address:port` into X-Forwarded-For: the port is not part of the client. Text
  * too long to be an address shares one budget, so it cannot fill the store with large keys.
  */
@@ -137,7 +139,9 @@ export function addressKey(ip: string): string {
   const address = (zone === -1 ? bare : bare.slice(0, zone)).toLowerCase();
   const groups = ipv6Groups(address);
   if (groups === null) return address;
-  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+  const ipv4Mapped = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
+  const nat64 = groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((group) => group === 0);
+  if (ipv4Mapped || nat64) {
     return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
   }
   return `${groups
