@@ -118,6 +118,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     frameworkErrors: createFrameworkErrors(() => unrouted.limit),
     clientErrorHandler,
     keepAliveTimeout: 72_000,
+    // Node would answer an HTTP/1.1 request without a Host header with a bare 400 of its own; the
+    // onRequest hook below refuses it in the error shape instead.
+    http: { requireHostHeader: false },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     schemaController: { compilersFactory: { buildSerializer: createSerializerFactory(lazySchemas) } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -190,6 +193,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const headers = apiSecurityHeaders();
   const overload = new AppError(503, 'OVERLOADED', 'The server is overloaded; retry shortly', undefined, { 'retry-after': '5' });
   const nulInUrl = new AppError(400, 'INVALID_CHARACTER', 'The URL contains a NUL character (%00)');
+  const missingHost = new AppError(400, 'MISSING_HOST', 'An HTTP/1.1 request must carry a Host header');
   const shuttingDown = new AppError(503, 'SHUTTING_DOWN', 'The server is shutting down; retry shortly', undefined, { 'retry-after': '1' });
   let eventLoopDelayMs: () => number = () => 0;
   // Set once shutdown begins (the preClose hook below).
@@ -198,6 +202,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     reply.headers(headers);
     reply.header('x-request-id', request.id);
     if (draining) done(shuttingDown);
+    else if (request.headers.host === undefined && request.raw.httpVersion === '1.1') done(missingHost);
     // As in bodies (the JSON parser below): PostgreSQL cannot take U+0000 in a query parameter.
     else if (request.url.includes('%00')) done(nulInUrl);
     // Shed load while the event loop is saturated instead of queueing requests that will time out.

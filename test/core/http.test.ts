@@ -147,6 +147,24 @@ describe('HTTP plumbing', () => {
     assert.deepEqual(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)), { error: 'Request headers are too large', code: 'HEADERS_TOO_LARGE' });
   });
 
+  test('an HTTP/1.1 request without a Host header is 400 in the error shape; HTTP/1.0 needs none', async () => {
+    // node:http would refuse it itself, with a bare 400: a real socket shows what the client gets.
+    const url = new URL(await t.listen());
+    const rawAnswer = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => socket.end(request));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const refused = await rawAnswer('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n');
+    assert.match(refused, /^HTTP\/1\.1 400 /);
+    assert.match(refused, /\r\nx-content-type-options: nosniff\r\n/i, 'with the security headers');
+    assert.deepEqual(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)), { error: 'An HTTP/1.1 request must carry a Host header', code: 'MISSING_HOST' });
+    assert.match(await rawAnswer('GET /health HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 /);
+  });
+
   test('an unknown route is 404 in the error shape', async () => {
     const { status, body } = await call(t.app, { method: 'GET', url: '/api/nothing-here?x=1' });
     assert.equal(status, 404);

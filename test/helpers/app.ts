@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 export interface TestApp {
   app: FastifyInstance;
   config: Config;
-  /** Starts listening on a free loopback port (for SSE, streaming and real-socket tests). */
+  /** Starts listening on a free loopback port (for SSE, streaming and real-socket tests), once: later calls give the same address. */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -63,7 +63,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Bu
     app,
     config,
     async listen() {
-      await app.listen({ port: 0, host: '127.0.0.1' });
+      if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' });
       const address = app.server.address();
       if (address === null || typeof address === 'string') throw new Error('no TCP address');
       return `http://127.0.0.1:${address.port}`;
