@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { newId, now } from '../db/columns.js';
+import { afterDay, newId, now } from '../db/columns.js';
 import { preparedQuery } from '../db/prepared.js';
 import type { CoreTables } from '../db/tables.js';
 import { csvRow, entryHash, GENESIS_HASH } from './chain.js';
@@ -120,11 +120,7 @@ export interface AuditFilter {
 
 /** The exclusive upper bound for an inclusive `to` given as a date or timestamp. */
 export function endBound(to: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(to)) {
-    const next = new Date(`${to}T00:00:00.000Z`);
-    next.setUTCDate(next.getUTCDate() + 1);
-    return next.toISOString();
-  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(to)) return afterDay(to);
   // A timestamp: everything up to and including that instant.
   return `${new Date(to).toISOString()}\u0001`;
 }

@@ -53,6 +53,25 @@ export function now(): string {
   return nowIso;
 }
 
+/** Dates (`YYYY-MM-DD`) stay within the four-digit years that stored text compares correctly in. */
+const FIRST_DAY_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_DAY_MS = Date.parse('9999-12-31T00:00:00.000Z');
+
+/** The date `days` after (or before) `date`, both `YYYY-MM-DD`; held at 0000-01-01 and 9999-12-31. */
+export function addDays(date: string, days: number): string {
+  const at = new Date(`${date}T00:00:00.000Z`);
+  at.setUTCDate(at.getUTCDate() + days);
+  return new Date(Math.min(Math.max(at.getTime(), FIRST_DAY_MS), LAST_DAY_MS)).toISOString().slice(0, 10);
+}
+
+/**
+ * The exclusive upper bound of the whole day `date` among stored times: it sorts after the day's last
+ * instant and before the next day's first. It is ISO 8601's end of day (`T24:00`), not the next day's
+ * midnight: after 9999-12-31 comes year 10000, which `toISOString()` writes as `+010000-...`, text
+ * that sorts before every time, so such a bound matched nothing.
+ */
+export const afterDay = (date: string): string => `${date}T24:00:00.000Z`;
+
 export type BoolColumn = ColumnType<boolean | number, boolean, boolean>;
 
 export function booleanType(dialect: Dialect): 'boolean' | 'integer' {

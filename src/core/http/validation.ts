@@ -12,11 +12,17 @@ import { isWholeCents, WHOLE_CENTS } from './schemas.js';
 const bodyAjv = withProjectKeywords(new Ajv.default({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
 const textAjv = withProjectKeywords(new Ajv.default({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
 
+/** The instants whose UTC text has a four-digit year: times are stored as that text and compared as text. */
+const EARLIEST_INSTANT_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
 /**
  * ajv-formats' checks, except that a `date-time` must also be one JavaScript can hold: RFC 3339
  * allows a leap second (`23:59:60`), which `Date` cannot represent, so every later
- * `new Date(value).toISOString()` would throw and turn a bad input into a 500. And the
- * `x-whole-cents` keyword of `MoneyAmount` (src/core/http/schemas.ts).
+ * `new Date(value).toISOString()` would throw and turn a bad input into a 500. Its UTC instant must
+ * also fall in years 0000-9999: an offset can carry `9999-12-31T23:59:59-23:59` into year 10000,
+ * which `toISOString()` writes as `+010000-...`, text no client parses and that sorts before every
+ * stored time. And the `x-whole-cents` keyword of `MoneyAmount` (src/core/http/schemas.ts).
  */
 function withProjectKeywords(ajv: Ajv.default): Ajv.default {
   addFormats.default(ajv);
@@ -28,7 +34,11 @@ function withProjectKeywords(ajv: Ajv.default): Ajv.default {
     validate: (on: boolean, amount: number) => !on || isWholeCents(amount),
   });
   const rfc3339 = addFormats.default.get('date-time', 'full') as { validate: (value: string) => boolean; compare: (a: string, b: string) => number | undefined };
-  return ajv.addFormat('date-time', { ...rfc3339, type: 'string', validate: (value: string) => rfc3339.validate(value) && !Number.isNaN(Date.parse(value)) });
+  const storable = (value: string) => {
+    const instant = Date.parse(value);
+    return instant >= EARLIEST_INSTANT_MS && instant <= LATEST_INSTANT_MS;
+  };
+  return ajv.addFormat('date-time', { ...rfc3339, type: 'string', validate: (value: string) => rfc3339.validate(value) && storable(value) });
 }
 
 /**

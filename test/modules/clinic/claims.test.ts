@@ -276,6 +276,10 @@ describe('SHA claims', () => {
     assert.equal(paid.body.pagination.total, 1);
     assert.equal((await call(app, { method: 'GET', url: `/api/sha/claims?from=${day}&to=${day}&limit=1`, headers: manager.headers })).body.pagination.total > 10, true);
     assert.equal((await call(app, { method: 'GET', url: '/api/sha/claims?from=2020-01-01&to=2020-12-31', headers: manager.headers })).body.pagination.total, 0);
+    // The day after 9999-12-31 is year 10000: a bound written as that day matched nothing.
+    const all = (await call(app, { method: 'GET', url: '/api/sha/claims?limit=1', headers: manager.headers })).body.pagination.total;
+    assert.ok(all > 10, `${all} claims`);
+    assert.equal((await call(app, { method: 'GET', url: '/api/sha/claims?to=9999-12-31&limit=1', headers: manager.headers })).body.pagination.total, all);
     assert.equal((await call(app, { method: 'GET', url: '/api/sha/claims?status=lost', headers: manager.headers })).status, 400);
   });
 

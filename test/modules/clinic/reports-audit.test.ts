@@ -51,6 +51,10 @@ describe('clinic reports and audit', () => {
     assert.equal(body.claims_amount, 1700);
     const past = await call(app, { method: 'GET', url: '/api/reports/summary?from=2020-01-01&to=2020-12-31', headers: manager.headers });
     assert.deepEqual([past.body.patients_registered, past.body.visits, past.body.revenue, past.body.claims_amount], [0, 0, 0, 0]);
+    const toTheLastDay = await call(app, { method: 'GET', url: `/api/reports/summary?from=${today}&to=9999-12-31`, headers: manager.headers });
+    assert.deepEqual([toTheLastDay.body.patients_registered, toTheLastDay.body.visits, toTheLastDay.body.revenue], [3, 2, 500], 'a range ending on 9999-12-31 still holds today');
+    const fromTheFirstDay = await call(app, { method: 'GET', url: '/api/reports/summary?to=0000-01-05', headers: manager.headers });
+    assert.equal(fromTheFirstDay.body.from, '0000-01-01', 'the default 30 days back stop at the first date there is');
     const defaults = await call(app, { method: 'GET', url: '/api/reports/summary', headers: manager.headers });
     assert.equal(defaults.body.to, today);
     assert.equal(defaults.body.patients_registered, 3);
@@ -84,6 +88,9 @@ describe('clinic reports and audit', () => {
     assert.equal(page.body.entries.length, 2);
     assert.equal((await call(app, { method: 'GET', url: '/api/audit?from=2020-01-01&to=2020-01-02', headers: admin.headers })).body.pagination.total, 0);
     assert.ok((await call(app, { method: 'GET', url: `/api/audit?from=${today}T00:00:00.000Z`, headers: admin.headers })).body.pagination.total > 10, "(await call(app, { method: 'GET', url: `/api/audit?from=${today}T00:00:00.000Z`, headers: admin.headers })).body.pagination.total > 10");
+    const toTheLastDay = await call(app, { method: 'GET', url: `/api/audit?from=${today}&to=9999-12-31`, headers: admin.headers });
+    assert.equal(toTheLastDay.status, 200, 'a range ending on 9999-12-31 is not "from after to"');
+    assert.ok(toTheLastDay.body.pagination.total > 10, `${toTheLastDay.body.pagination.total} entries`);
     assert.equal((await call(app, { method: 'GET', url: '/api/audit?from=last-week', headers: admin.headers })).status, 400);
     assert.equal((await call(app, { method: 'GET', url: '/api/audit?limit=500', headers: admin.headers })).status, 400);
   });

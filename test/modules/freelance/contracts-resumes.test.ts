@@ -79,6 +79,19 @@ describe('freelance contracts and resumes', () => {
       assert.deepEqual([foreign.status, fieldsOf(foreign.body)], [400, ['client_id']]);
     });
 
+    it('a signed_date whose UTC instant leaves years 0000-9999 is 400; the last instant there is, stored as sent', async () => {
+      for (const signed_date of ['9999-12-31T23:59:59-23:59', '0000-01-01T00:00:00+00:01']) {
+        const refused = await alice.post('/api/contracts', { title: 'Far', signed_date });
+        assert.deepEqual([refused.status, refused.body.code], [400, 'VALIDATION_FAILED'], signed_date);
+        assert.equal(refused.body.details[0].field, 'signed_date');
+      }
+      const last = await alice.post('/api/contracts', { title: 'Far', signed_date: '9999-12-31T23:59:59.999Z' });
+      assert.equal(last.status, 201);
+      assert.equal(last.body.signed_date, '9999-12-31T23:59:59.999Z');
+      const first = await alice.post('/api/contracts', { title: 'Far', signed_date: '0000-01-01T00:00:00Z' });
+      assert.equal(first.body.signed_date, '0000-01-01T00:00:00.000Z');
+    });
+
     it('moves through its status machine, sets signed_date on signing, freezes terms once signed', async () => {
       const { body: contract } = await alice.post('/api/contracts', { title: 'Retainer', content: 'v1', ...nested });
       const sent = await alice.put(`/api/contracts/${contract.id}`, { status: 'sent', content: 'v2' });

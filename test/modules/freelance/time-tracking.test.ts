@@ -144,6 +144,7 @@ describe('freelance time tracking', () => {
     assert.deepEqual(await ids('?billable=true'), [mar, jan]);
     assert.deepEqual(await ids('?from=2024-02-10&to=2024-03-01'), [feb]);
     assert.deepEqual(await ids('?to=2024-01-10'), [jan]); // a date means the whole day
+    assert.deepEqual(await ids('?to=9999-12-31'), [mar, feb, jan]); // the last date there is (its next day is year 10000)
     assert.deepEqual(await ids(`?from=${encodeURIComponent('2024-03-10T12:00:00Z')}`), [mar]);
     assert.deepEqual(await ids('?limit=1&offset=1'), [feb]);
     assert.equal((await erin.get('/api/time-tracking?from=last-week')).status, 400);

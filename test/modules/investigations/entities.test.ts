@@ -110,6 +110,9 @@ describe('entities', () => {
       ['event_end_date', '2016-12-31T23:59:60Z'],
       ['event_date', '2023-02-29'],
       ['event_date', '2024-13-01T00:00:00Z'],
+      // In UTC these fall in year -1 and 10000, which would be stored as `-000001-...` and `+010000-...`.
+      ['event_date', '0000-01-01T00:00:00+23:59'],
+      ['event_end_date', '9999-12-31T23:59:59-23:59'],
     ]) {
       const created = await call(t.app, { method: 'POST', url: `${base()}/entities`, headers: as('member'), payload: { entity_type: 'event', title: 'e', [field!]: value } });
       assert.equal(created.status, 400, `POST ${field}=${value}: ${JSON.stringify(created.body)}`);

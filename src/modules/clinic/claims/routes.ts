@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 import type { AuditTables } from '../../../core/audit/tables.js';
 import { badRequest, conflict, invalidField, invalidReference, notFound } from '../../../core/http/errors.js';
 import { fromCents, IdParams, MessageBody, toCents } from '../../../core/http/schemas.js';
-import { addDays, audit, checkDateOrder, type Trx } from '../common.js';
+import { afterDay } from '../../../core/db/columns.js';
+import { audit, checkDateOrder, type Trx } from '../common.js';
 import { findPatient } from '../patients/repo.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
@@ -84,7 +85,7 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
         status,
         patient_id,
         start: from ? `${from}T00:00:00.000Z` : undefined,
-        end: to ? `${addDays(to, 1)}T00:00:00.000Z` : undefined,
+        end: to ? afterDay(to) : undefined,
         limit,
         offset,
       });

@@ -1,3 +1,4 @@
+import { addDays } from '../../../core/db/columns.js';
 import { AppError, conflict } from '../../../core/http/errors.js';
 import { centsOf, lineAmountCents, MAX_CENTS } from '../money.js';
 
@@ -82,12 +83,6 @@ export const isInvoiceDeletable = (status: InvoiceStatus): boolean => status ===
 /** A `sent` invoice whose due date has passed is reported as `overdue`; `today` is `YYYY-MM-DD`. */
 export const effectiveInvoiceStatus = (status: InvoiceStatus, dueDate: string, today: string): InvoiceStatus =>
   status === 'sent' && dueDate < today ? 'overdue' : status;
-
-function addDays(date: string, days: number): string {
-  const at = new Date(`${date}T00:00:00Z`);
-  at.setUTCDate(at.getUTCDate() + days);
-  return at.toISOString().slice(0, 10);
-}
 
 const daysBetween = (from: string, to: string): number => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 

@@ -1,5 +1,5 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
-import { newId, now } from '../../../core/db/columns.js';
+import { afterDay, newId, now } from '../../../core/db/columns.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { fromCents, optionalFromCents } from '../../../core/http/schemas.js';
 import type { FreelanceDb } from '../common.js';
@@ -36,7 +36,7 @@ export async function listEntries(db: FreelanceDb, userId: string, query: TimeEn
   if (query.to) {
     select =
       query.to.length === 10
-        ? select.where('start_time', '<', new Date(Date.parse(`${query.to}T00:00:00.000Z`) + 86_400_000).toISOString())
+        ? select.where('start_time', '<', afterDay(query.to))
         : select.where('start_time', '<=', new Date(query.to).toISOString());
   }
   const rows = await select.orderBy('start_time', 'desc').orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute();
