@@ -53,15 +53,18 @@ export function now(): string {
   return nowIso;
 }
 
-/** Dates (`YYYY-MM-DD`) stay within the four-digit years that stored text compares correctly in. */
-const FIRST_DAY_MS = Date.parse('0000-01-01T00:00:00.000Z');
-const LAST_DAY_MS = Date.parse('9999-12-31T00:00:00.000Z');
+/**
+ * The instants whose UTC text has a four-digit year, the only ones stored: `toISOString()` writes
+ * others as `-000001-...` or `+010000-...`, text clients do not parse and that sorts out of order.
+ */
+export const EARLIEST_STORED_MS = Date.parse('0000-01-01T00:00:00.000Z');
+export const LATEST_STORED_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /** The date `days` after (or before) `date`, both `YYYY-MM-DD`; held at 0000-01-01 and 9999-12-31. */
 export function addDays(date: string, days: number): string {
   const at = new Date(`${date}T00:00:00.000Z`);
   at.setUTCDate(at.getUTCDate() + days);
-  return new Date(Math.min(Math.max(at.getTime(), FIRST_DAY_MS), LAST_DAY_MS)).toISOString().slice(0, 10);
+  return new Date(Math.min(Math.max(at.getTime(), EARLIEST_STORED_MS), LATEST_STORED_MS)).toISOString().slice(0, 10);
 }
 
 /**

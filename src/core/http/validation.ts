@@ -2,6 +2,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { SerializerSelector, type SerializerFactory } from '@fastify/fast-json-stringify-compiler';
 import type { FastifySchemaCompiler } from 'fastify';
+import { EARLIEST_STORED_MS, LATEST_STORED_MS } from '../db/columns.js';
 import { isWholeCents, WHOLE_CENTS } from './schemas.js';
 
 /**
@@ -11,10 +12,6 @@ import { isWholeCents, WHOLE_CENTS } from './schemas.js';
  */
 const bodyAjv = withProjectKeywords(new Ajv.default({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
 const textAjv = withProjectKeywords(new Ajv.default({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
-
-/** The instants whose UTC text has a four-digit year: times are stored as that text and compared as text. */
-const EARLIEST_INSTANT_MS = Date.parse('0000-01-01T00:00:00.000Z');
-const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /**
  * ajv-formats' checks, except that a `date-time` must also be one JavaScript can hold: RFC 3339
@@ -36,7 +33,7 @@ function withProjectKeywords(ajv: Ajv.default): Ajv.default {
   const rfc3339 = addFormats.default.get('date-time', 'full') as { validate: (value: string) => boolean; compare: (a: string, b: string) => number | undefined };
   const storable = (value: string) => {
     const instant = Date.parse(value);
-    return instant >= EARLIEST_INSTANT_MS && instant <= LATEST_INSTANT_MS;
+    return instant >= EARLIEST_STORED_MS && instant <= LATEST_STORED_MS;
   };
   return ajv.addFormat('date-time', { ...rfc3339, type: 'string', validate: (value: string) => rfc3339.validate(value) && storable(value) });
 }
