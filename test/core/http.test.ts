@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Type } from 'typebox';
 import type { AppModule } from '../../src/core/module.js';
 import { isWholeCents, MoneyAmount, Nullable } from '../../src/core/http/schemas.js';
+import { FULL_REPORT_MAX_VALUES } from '../../src/core/http/validation.js';
 import { call, registerAdmin, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
 
 /** A module whose routes fail on purpose, to see what a client gets. */
@@ -467,6 +468,21 @@ describe('money amounts (MoneyAmount)', () => {
         { field: 'counts.1', message: 'must be >= 0' },
         { field: 'counts.3', message: 'must be integer' },
       ]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a body of more values than a full report is worth is refused with its first error only; a valid one passes', async () => {
+    const t = await startTestApp({}, { modules: [moneyModule] });
+    try {
+      const many = Array<number>(FULL_REPORT_MAX_VALUES + 1).fill(-1);
+      const refused = await call(t.app, { method: 'POST', url: '/test/counts', payload: { counts: many } });
+      assert.equal(refused.status, 400);
+      assert.deepEqual(refused.body.details, [{ field: 'counts.0', message: 'must be >= 0' }]);
+      const few = await call(t.app, { method: 'POST', url: '/test/counts', payload: { counts: many.slice(0, 3) } });
+      assert.equal(few.body.details.length, 3, 'an ordinary body lists every bad field');
+      assert.equal((await call(t.app, { method: 'POST', url: '/test/counts', payload: { counts: many.map(() => 1) } })).status, 200);
     } finally {
       await t.close();
     }
