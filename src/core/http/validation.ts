@@ -10,8 +10,9 @@ import { isWholeCents, WHOLE_CENTS } from './schemas.js';
  * are errors (schemas say `additionalProperties: false`), and every bad field is reported.
  * Query strings, params and headers arrive as text, so they are coerced.
  */
-const bodyAjv = withProjectKeywords(new Ajv.default({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
-const firstErrorBodyAjv = withProjectKeywords(new Ajv.default({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false }));
+const bodyOptions = { coerceTypes: false, useDefaults: true, removeAdditional: false, strict: false } as const;
+const bodyAjv = withProjectKeywords(new Ajv.default({ ...bodyOptions, allErrors: true }));
+const firstErrorBodyAjv = withProjectKeywords(new Ajv.default({ ...bodyOptions, allErrors: false }));
 const textAjv = withProjectKeywords(new Ajv.default({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true, strict: false }));
 
 /**
