@@ -10,6 +10,8 @@ import { loadEnvFile } from './env-file.js';
 import { availableModules } from './modules/registry.js';
 
 const startedAt = performance.now();
+/** Set by the production entry point (scripts/server-entry.mjs), which runs the bundle through V8's code cache. */
+const codeCache = (globalThis as { [key: symbol]: { state: string; save: () => void } | undefined })[Symbol.for('unified-backend.code-cache')];
 
 function fail(message: string, error?: unknown): never {
   console.error(message, error instanceof ConfigError || error === undefined ? '' : error);
@@ -22,7 +24,8 @@ async function runServer(config: Config): Promise<void> {
   for (const warning of config.warnings) app.log.warn(warning);
   await app.listen({ port: config.port, host: config.host });
   pinTickObjectShape();
-  app.log.info({ startup_ms: Math.round(performance.now() - startedAt), pid: process.pid }, 'server ready');
+  app.log.info({ startup_ms: Math.round(performance.now() - startedAt), pid: process.pid, code_cache: codeCache?.state }, 'server ready');
+  codeCache?.save();
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { AppModule } from '../../src/core/module.js';
@@ -137,22 +139,81 @@ describe('rate limits with WORKERS=2 without Redis', () => {
 
 describe('production build', () => {
   const skip = process.env.TEST_DATABASE_URL || process.env.REDIS_URL ? 'the bundle does not depend on the database: checked once, in the SQLite run' : false;
-  test('npm run build produces a bundle that serves the API and stops cleanly', { skip }, async () => {
+  test('npm run build produces a bundle that starts from its code cache, serves the API and stops cleanly', { skip }, async () => {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
     const server = await startServer({}, ['dist/server.mjs']);
     const health = (await (await fetch(`${server.url}/health`)).json()) as { status: string; modules: string[] };
     assert.equal(health.status, 'ok');
     assert.deepEqual(health.modules, ['freelance', 'investigations', 'clinic', 'chat']);
+    assert.match(server.output(), /"code_cache":"loaded"[^\n]*server ready/, 'the first start after the build reads the code cache the build wrote');
     const register = await fetch(`${server.url}/api/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'bundle@example.com', password: 'bundle password' }),
     });
-    assert.equal(register.status, 201);
+    assert.equal(register.status, 201, 'the password hasher, loaded on first use, resolves from the bundle');
     const docs = await fetch(`${server.url}/docs/static/index.html`);
     assert.equal(docs.status, 200, 'the docs page assets resolve from the bundle');
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
+  });
+});
+
+describe('production entry point', () => {
+  /** The entry point beside a stand-in bundle that prints what it was run with and asks for the cache to be saved. */
+  const entryWith = (answer: string) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ub-entry-'));
+    copyFileSync(path.join(root, 'scripts/server-entry.mjs'), path.join(dir, 'server.mjs'));
+    const bundle = (value: string) =>
+      writeFileSync(
+        path.join(dir, 'server.cjs'),
+        `"use strict";\nconst cache = globalThis[Symbol.for('unified-backend.code-cache')];\nconsole.log(JSON.stringify({ state: cache.state, answer: ${value} }));\ncache.save();\nsetTimeout(() => undefined, 1500);\n`,
+      );
+    bundle(answer);
+    const run = () => {
+      const result = spawnSync(process.execPath, [path.join(dir, 'server.mjs')], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      assert.equal(result.status, 0, result.stderr);
+      return JSON.parse(result.stdout) as { state: string; answer: number };
+    };
+    const caches = () => readdirSync(dir).filter((file) => file.endsWith('.v8cache'));
+    return { dir, bundle, run, caches };
+  };
+
+  test('the first run writes the code cache and later runs read it; a bundle of the same length but other text does not', () => {
+    const entry = entryWith('1111');
+    try {
+      assert.deepEqual(entry.run(), { state: 'absent', answer: 1111 });
+      assert.equal(entry.caches().length, 1, 'one cache written once the stand-in said it was ready');
+      assert.deepEqual(entry.run(), { state: 'loaded', answer: 1111 });
+      // V8 checks only the source's length: with the cache of 1111 it would run 1111 again.
+      entry.bundle('2222');
+      assert.deepEqual(entry.run(), { state: 'absent', answer: 2222 });
+      assert.equal(entry.caches().length, 2);
+    } finally {
+      rmSync(entry.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a damaged code cache is never given to V8 (it would crash), the bundle is compiled and a sound cache written in its place', () => {
+    const entry = entryWith('3333');
+    try {
+      entry.run();
+      const [cache] = entry.caches();
+      const file = path.join(entry.dir, cache!);
+      const sound = readFileSync(file);
+      writeFileSync(file, Buffer.concat([sound.subarray(0, 64), Buffer.alloc(sound.length - 64, 0xa5)]));
+      assert.deepEqual(entry.run(), { state: 'damaged', answer: 3333 });
+      assert.deepEqual(entry.run(), { state: 'loaded', answer: 3333 });
+      writeFileSync(file, sound.subarray(0, sound.length >> 1));
+      assert.deepEqual(entry.run(), { state: 'damaged', answer: 3333 }, 'a file cut short');
+      // Sound by its checksum, but written by another V8 or with other flags: V8 itself refuses it.
+      const foreign = Buffer.from('not bytecode from this V8');
+      writeFileSync(file, Buffer.concat([createHash('sha256').update(foreign).digest(), foreign]));
+      assert.deepEqual(entry.run(), { state: 'rejected', answer: 3333 });
+      assert.deepEqual(entry.caches(), [cache], 'rewritten under the same name, no partial file left');
+    } finally {
+      rmSync(entry.dir, { recursive: true, force: true });
+    }
   });
 });
 
