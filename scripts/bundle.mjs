@@ -54,7 +54,12 @@ const codeCaches = () => readdirSync('dist').filter((file) => file.endsWith('.v8
 // Code caches of earlier builds can never match this one (their names hash the bundle's text), nor
 // can a partial file a process stopped while writing left behind.
 for (const file of readdirSync('dist')) if (file.includes('.v8cache')) rmSync(`dist/${file}`);
-await warmCodeCache();
+if (process.sourceMapsEnabled) {
+  // The entry point then loads the bundle without the cache (scripts/server-entry.mjs).
+  console.warn('npm run build: source maps are enabled (NODE_OPTIONS), so no code cache is written');
+} else {
+  await warmCodeCache().catch((error) => console.warn(`npm run build: the code cache was not written (${error.message}); each start will compile the bundle`));
+}
 
 /**
  * Starts the new bundle once, so that it writes its code cache (scripts/server-entry.mjs) and a
@@ -75,13 +80,26 @@ async function warmCodeCache() {
     PORT: '0',
   };
   const server = spawn(process.execPath, [path.resolve('dist/server.mjs')], { cwd: scratch, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The server must not outlive the build, however the build ends.
+  const stopServer = () => server.kill('SIGTERM');
+  const interrupted = (signal) => {
+    stopServer();
+    rmSync(scratch, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.on('exit', stopServer).once('SIGINT', interrupted).once('SIGTERM', interrupted).once('SIGHUP', interrupted);
   let errors = '';
   server.stderr.on('data', (chunk) => (errors += chunk));
-  const exited = new Promise((resolve) => server.once('exit', resolve));
-  const deadline = Date.now() + 30_000;
-  while (codeCaches().length === 0 && server.exitCode === null && Date.now() < deadline) await sleep(100);
-  server.kill('SIGTERM');
-  await exited;
-  rmSync(scratch, { recursive: true, force: true });
-  if (codeCaches().length === 0) console.warn(`npm run build: the code cache was not written; each start will compile the bundle\n${errors}`);
+  const exited = new Promise((resolve) => server.once('close', resolve));
+  server.once('error', (error) => (errors += error.message));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (codeCaches().length === 0 && server.exitCode === null && server.pid !== undefined && Date.now() < deadline) await sleep(100);
+  } finally {
+    stopServer();
+    await Promise.race([exited, sleep(10_000, undefined, { ref: false })]);
+    process.off('exit', stopServer).off('SIGINT', interrupted).off('SIGTERM', interrupted).off('SIGHUP', interrupted);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (codeCaches().length === 0) throw new Error(errors.trim() || 'the server did not write it within 30 s');
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -156,6 +156,15 @@ describe('production build', () => {
     assert.equal(docs.status, 200, 'the docs page assets resolve from the bundle');
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
+
+    const mapped = await startServer({}, ['--enable-source-maps', 'dist/server.mjs']);
+    try {
+      assert.equal((await fetch(`${mapped.url}/health`)).status, 200);
+      assert.match(mapped.output(), /"code_cache":"off: source maps enabled"[^\n]*server ready/, 'with source maps Node loads the bundle itself');
+    } finally {
+      mapped.child.kill('SIGTERM');
+      assert.equal(await mapped.exited, 0);
+    }
   });
 });
 
@@ -170,12 +179,12 @@ describe('production entry point', () => {
         `"use strict";\nconst cache = globalThis[Symbol.for('unified-backend.code-cache')];\nconsole.log(JSON.stringify({ state: cache.state, answer: ${value} }));\ncache.save();\nsetTimeout(() => undefined, 1500);\n`,
       );
     bundle(answer);
-    const run = () => {
-      const result = spawnSync(process.execPath, [path.join(dir, 'server.mjs')], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const run = (flags: string[] = [], from = dir) => {
+      const result = spawnSync(process.execPath, [...flags, path.join(from, 'server.mjs')], { encoding: 'utf8', env: { PATH: process.env.PATH } });
       assert.equal(result.status, 0, result.stderr);
       return JSON.parse(result.stdout) as { state: string; answer: number };
     };
-    const caches = () => readdirSync(dir).filter((file) => file.endsWith('.v8cache'));
+    const caches = (from = dir) => readdirSync(from).filter((file) => file.includes('.v8cache'));
     return { dir, bundle, run, caches };
   };
 
@@ -184,11 +193,17 @@ describe('production entry point', () => {
     try {
       assert.deepEqual(entry.run(), { state: 'absent', answer: 1111 });
       assert.equal(entry.caches().length, 1, 'one cache written once the stand-in said it was ready');
+      const written = statSync(path.join(entry.dir, entry.caches()[0]!)).mtimeMs;
+      assert.deepEqual(entry.run(), { state: 'loaded', answer: 1111 });
+      assert.equal(statSync(path.join(entry.dir, entry.caches()[0]!)).mtimeMs, written, 'a start that read the cache does not write it again');
+      // V8 refuses another flag set's cache; it gets a file of its own instead of evicting this one.
+      assert.deepEqual(entry.run(['--max-old-space-size=100']), { state: 'absent', answer: 1111 });
+      assert.deepEqual(entry.run(['--max-old-space-size=100']), { state: 'loaded', answer: 1111 });
       assert.deepEqual(entry.run(), { state: 'loaded', answer: 1111 });
       // V8 checks only the source's length: with the cache of 1111 it would run 1111 again.
       entry.bundle('2222');
       assert.deepEqual(entry.run(), { state: 'absent', answer: 2222 });
-      assert.equal(entry.caches().length, 2);
+      assert.equal(entry.caches().length, 3);
     } finally {
       rmSync(entry.dir, { recursive: true, force: true });
     }
@@ -211,6 +226,34 @@ describe('production entry point', () => {
       writeFileSync(file, Buffer.concat([createHash('sha256').update(foreign).digest(), foreign]));
       assert.deepEqual(entry.run(), { state: 'rejected', answer: 3333 });
       assert.deepEqual(entry.caches(), [cache], 'rewritten under the same name, no partial file left');
+    } finally {
+      rmSync(entry.dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a build copied elsewhere does not run on the cache made at its old path (V8 would keep that path in stack traces)', () => {
+    const entry = entryWith('4444');
+    const copy = mkdtempSync(path.join(tmpdir(), 'ub-entry-copy-'));
+    try {
+      entry.run();
+      for (const file of readdirSync(entry.dir)) copyFileSync(path.join(entry.dir, file), path.join(copy, file));
+      assert.deepEqual(entry.run([], copy), { state: 'absent', answer: 4444 });
+      assert.deepEqual(entry.run([], copy), { state: 'loaded', answer: 4444 });
+    } finally {
+      rmSync(entry.dir, { recursive: true, force: true });
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  test('something that is not a cache file in its place is not read, and a cache that cannot be written leaves no partial file', () => {
+    const entry = entryWith('5555');
+    try {
+      entry.run();
+      const [cache] = entry.caches();
+      rmSync(path.join(entry.dir, cache!));
+      mkdirSync(path.join(entry.dir, cache!));
+      assert.deepEqual(entry.run(), { state: 'unusable: not a cache file', answer: 5555 });
+      assert.deepEqual(entry.caches(), [cache], 'the rename onto the directory failed and its partial file was removed');
     } finally {
       rmSync(entry.dir, { recursive: true, force: true });
     }
