@@ -74,12 +74,15 @@ export function selectModules(available: AppModule[], wanted: string[] | null): 
   return available.filter((module) => wanted.includes(module.name));
 }
 
-function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+async function loggerOptions(config: Config): Promise<FastifyServerOptions['logger']> {
   if (config.logLevel === 'silent') return false;
   return {
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refresh_token', '*.token'], censor: '[redacted]' },
-    ...(config.nodeEnv === 'development' ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+    // Development logs are made readable in this thread, not by a pino transport: a transport's
+    // worker thread loads its script by a path relative to pino's own files, which the production
+    // bundle does not have, so the bundle could not start in development.
+    ...(config.nodeEnv === 'development' ? { stream: (await import('pino-pretty')).default({ translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }) } : {}),
   };
 }
 
@@ -101,7 +104,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // through this, once it exists (below).
   const unrouted: { limit?: LimitHook } = {};
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: await loggerOptions(config),
     // One access line per response is written by the onResponse hook below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     ...(config.logLevel === 'silent' ? {} : { childLoggerFactory: lazyRequestLogger }),

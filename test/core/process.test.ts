@@ -157,6 +157,16 @@ describe('production build', () => {
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
 
+    // Development's readable logs once needed a pino worker thread whose script the bundle lacks.
+    const development = await startServer({ NODE_ENV: 'development' }, ['dist/server.mjs']);
+    try {
+      assert.equal((await fetch(`${development.url}/health`)).status, 200);
+      assert.match(development.output(), /INFO: server ready/, 'development logs are pretty-printed');
+    } finally {
+      development.child.kill('SIGTERM');
+      assert.equal(await development.exited, 0);
+    }
+
     const mapped = await startServer({}, ['--enable-source-maps', 'dist/server.mjs']);
     try {
       assert.equal((await fetch(`${mapped.url}/health`)).status, 200);
