@@ -123,6 +123,18 @@ describe('database layer', () => {
     assert.deepEqual(await nameOf(t.app.db, carol.user.id), [{ name: 'Committed Carol' }]);
   });
 
+  test('a prepared read through a module’s withTables view does not queue behind a held connection outside a transaction', async () => {
+    const erin = await registerUser(t.app, { name: 'Direct Erin' });
+    type ModuleTables = { module_things: { id: string } };
+    const nameOf = preparedQuery((db: Kysely<CoreTables & ModuleTables>, id: string) => db.selectFrom('users').select('name').where('id', '=', id));
+    const moduleView = t.app.db.withTables<ModuleTables>();
+    const outcome = await t.app.db.connection().execute(() =>
+      Promise.race([nameOf(moduleView, erin.user.id), new Promise((resolve) => setTimeout(() => resolve('queued behind the held connection'), 200))]),
+    );
+    // SQLite: Kysely's one connection is held, so only the direct read can answer; PostgreSQL: the pool has others.
+    assert.deepEqual(outcome, [{ name: 'Direct Erin' }]);
+  });
+
   test('newId: UUIDv7 text, strictly increasing within and across milliseconds, never repeated', () => {
     const ids = Array.from({ length: 20_000 }, () => newId());
     for (const id of ids.slice(0, 50)) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

@@ -48,7 +48,7 @@ export function preparedQuery<DB, Args extends unknown[], Row>(build: (db: Kysel
   return async (db: Kysely<DB>, ...args: Args): Promise<Row[]> => {
     const template = templateFor(db, args.length);
     const parameters = template.slots.map((slot) => ('argument' in slot ? args[slot.argument] : slot.constant));
-    const rows = directReaders.get(db)?.(template.sql, parameters) as Row[] | undefined;
+    const rows = directReaders.get(db.getExecutor().adapter)?.(template.sql, parameters) as Row[] | undefined;
     return rows ?? (await db.executeQuery<Row>(CompiledQuery.raw(template.sql, parameters))).rows;
   };
 }
@@ -56,6 +56,8 @@ export function preparedQuery<DB, Args extends unknown[], Row>(build: (db: Kysel
 /** Runs a read at once and returns its rows, or undefined when it must go through Kysely instead. */
 export type DirectReader = (sql: string, parameters: readonly unknown[]) => unknown[] | undefined;
 
+// By the dialect's adapter, like the templates: modules query through `withTables` views and
+// transactions, each a new Kysely object on the same database.
 const directReaders = new WeakMap<object, DirectReader>();
 
 /**
@@ -63,6 +65,6 @@ const directReaders = new WeakMap<object, DirectReader>();
  * any transaction that costs more than the read itself (an indexed lookup is a few microseconds).
  * The database layer registers here a reader that runs such reads directly; prepared queries use it.
  */
-export function registerDirectReader(db: object, reader: DirectReader): void {
-  directReaders.set(db, reader);
+export function registerDirectReader<DB>(db: Kysely<DB>, reader: DirectReader): void {
+  directReaders.set(db.getExecutor().adapter, reader);
 }
