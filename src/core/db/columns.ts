@@ -53,6 +53,9 @@ export function now(): string {
   return nowIso;
 }
 
+/** Today's date in UTC as `YYYY-MM-DD` (from `now()`: no Date formatted per call). */
+export const todayUtc = (): string => now().slice(0, 10);
+
 /**
  * The instants whose UTC text has a four-digit year, the only ones stored: `toISOString()` writes
  * others as `-000001-...` or `+010000-...`, text clients do not parse and that sorts out of order.

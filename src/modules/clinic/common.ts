@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
 import { Type, type TNumberOptions } from 'typebox';
 import { appendAudit } from '../../core/audit/repo.js';
-import { addDays, afterDay } from '../../core/db/columns.js';
+import { addDays, afterDay, todayUtc } from '../../core/db/columns.js';
 import type { CoreTables } from '../../core/db/tables.js';
 import { nextSequenceValue } from '../../core/db/sequences.js';
 import { badRequest } from '../../core/http/errors.js';
@@ -41,9 +41,6 @@ export const DateRangeQuery = {
   to: Type.Optional(DateOnly),
 };
 
-/** Today in UTC, `YYYY-MM-DD`: the clinic day (see docs/modules/clinic.md). */
-export const today = (): string => new Date().toISOString().slice(0, 10);
-
 /** 400 for a range that ends before it starts: it could only ever match nothing. */
 export const fromAfterTo = () => badRequest('from must not be after to', 'VALIDATION_FAILED', [{ field: 'from', message: 'must not be after to' }]);
 
@@ -54,7 +51,7 @@ export function checkDateOrder(query: { from?: string; to?: string }): void {
 
 /** `[from, to]` dates -> the `[start, end)` timestamps to compare `created_at` with; default the last 30 days. */
 export function dateRange(query: { from?: string; to?: string }): { from: string; to: string; start: string; end: string } {
-  const to = query.to ?? today();
+  const to = query.to ?? todayUtc();
   const from = query.from ?? addDays(to, -29);
   return { from, to, start: `${from}T00:00:00.000Z`, end: afterDay(to) };
 }

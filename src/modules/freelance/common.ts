@@ -48,9 +48,6 @@ export async function assertOwnReference(db: FreelanceDb, table: ReferenceTable,
   if (!row) throw invalidReference(field, REFERENCE_NAMES[table]);
 }
 
-/** Today's date in UTC as `YYYY-MM-DD`, the form every date column holds. */
-export const todayUtc = (at: Date = new Date()): string => at.toISOString().slice(0, 10);
-
 /**
  * Runs a write whose references were checked just before: if one of them was deleted in between,
  * the foreign key refuses the write, and the caller gets the same 400 the check would have given.

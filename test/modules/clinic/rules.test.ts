@@ -17,6 +17,11 @@ describe('patient rules', () => {
     assert.equal(ageOn('1990-05-17', '2026-05-16'), 35);
     assert.equal(ageOn('1990-05-17', '2026-05-17'), 36);
     assert.equal(ageOn(null, '2026-01-01'), null);
+    assert.equal(ageOn('1990-12-31', '2027-01-01'), 36, 'the month decides before the day');
+    assert.equal(ageOn('1990-01-31', '2026-02-01'), 36);
+    assert.equal(ageOn('2000-02-29', '2026-02-28'), 25, 'a leap-day birthday comes on 1 March in other years');
+    assert.equal(ageOn('2000-02-29', '2026-03-01'), 26);
+    assert.equal(ageOn('2026-12-07', '2026-12-07'), 0);
   });
 
   test('a phone is found in its local, trunk and international forms', () => {

@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
-import { newId, now } from '../../../core/db/columns.js';
+import { newId, now, todayUtc } from '../../../core/db/columns.js';
 import { preparedQuery } from '../../../core/db/prepared.js';
-import { nextNumber, today, type Trx } from '../common.js';
+import { nextNumber, type Trx } from '../common.js';
 import type { ClinicDb, PatientsTable } from '../tables.js';
 import { ageOn, formatOpNumber, identifierTerms, identityKey, namePrefixes, opKey, prefixUpperBound, searchPrefixes } from './rules.js';
 import type { CreatePatientBody, Patient, PatientsQuery, UpdatePatientBody } from './schema.js';
@@ -9,7 +9,7 @@ import type { CreatePatientBody, Patient, PatientsQuery, UpdatePatientBody } fro
 type Db = Kysely<ClinicDb> | Trx;
 export type PatientRow = Selectable<PatientsTable>;
 
-export function toPatient(row: PatientRow, on = today()): Patient {
+export function toPatient(row: PatientRow, on = todayUtc()): Patient {
   return {
     id: row.id,
     op_number: row.op_number,

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { todayUtc } from '../../../core/db/columns.js';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { badRequest, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
-import { audit, today } from '../common.js';
+import { audit } from '../common.js';
 import { ALLOWED, requireClinicRole } from '../roles.js';
 import type { ClinicTables } from '../tables.js';
 import type { AuditTables } from '../../../core/audit/tables.js';
@@ -32,7 +33,7 @@ class DuplicatePatient extends Error {
 
 /** Rules across fields, on the record as it would be stored (after merging an edit). */
 function checkFields(fields: repo.PatientFields): void {
-  if (fields.date_of_birth && (fields.date_of_birth > today() || fields.date_of_birth < '1900-01-01')) {
+  if (fields.date_of_birth && (fields.date_of_birth > todayUtc() || fields.date_of_birth < '1900-01-01')) {
     throw badRequest('The date of birth must be a past date after 1900', 'VALIDATION_FAILED', [
       { field: 'date_of_birth', message: 'must not be in the future or before 1900' },
     ]);
@@ -70,7 +71,7 @@ export async function patientRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const { rows, total } = await repo.listPatients(db, request.query);
       const { limit, offset } = request.query;
-      const on = today(); // once per page: ages are as of the same day for every row
+      const on = todayUtc(); // once per page: ages are as of the same day for every row
       return { patients: rows.map((row) => repo.toPatient(row, on)), pagination: { limit, offset, total } };
     },
   );

@@ -8,11 +8,9 @@ export const opKey = (year: number, n: number): number => year * 10_000_000 + n;
 /** Whole years between a `YYYY-MM-DD` birth date and `on` (a `YYYY-MM-DD` day). */
 export function ageOn(dateOfBirth: string | null, on: string): number | null {
   if (!dateOfBirth) return null;
-  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
-  const [ty, tm, td] = on.split('-').map(Number) as [number, number, number];
-  let age = ty - by;
-  if (tm < bm || (tm === bm && td < bd)) age--;
-  return Math.max(0, age);
+  // Fixed-width text: the years subtract as numbers, and "MM-DD" compares as text in calendar order.
+  const birthdayToCome = on.slice(5) < dateOfBirth.slice(5);
+  return Math.max(0, Number(on.slice(0, 4)) - Number(dateOfBirth.slice(0, 4)) - (birthdayToCome ? 1 : 0));
 }
 
 /** Letters without accents, lower case: "Njoroge", "NJORÓGE" and "njoroge" are one word. */

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { newId, now } from '../../../core/db/columns.js';
-import { nextNumber, today, type Trx } from '../common.js';
+import { newId, now, todayUtc } from '../../../core/db/columns.js';
+import { nextNumber, type Trx } from '../common.js';
 import type { ClinicDb, VisitsTable } from '../tables.js';
 import { EMPTY_VITALS, formatVisitNumber, TRIAGE_RANK } from './rules.js';
 import { VISIT_STATUSES, type Diagnosis, type TriageCategory, type Visit, type VisitStatus, type Vitals } from './schema.js';
@@ -29,7 +29,7 @@ export function toVisit(row: VisitRow): Visit {
 const OPEN = sql<boolean>`status not in ('completed', 'cancelled')`;
 
 export async function findOpenVisitToday(db: Db, patientId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('visits').select('id').where('patient_id', '=', patientId).where('visit_date', '=', today()).where(OPEN).executeTakeFirst();
+  const row = await db.selectFrom('visits').select('id').where('patient_id', '=', patientId).where('visit_date', '=', todayUtc()).where(OPEN).executeTakeFirst();
   return row?.id;
 }
 
@@ -120,7 +120,7 @@ export const QUEUE_LIMIT = 500;
 
 /** Today's open visits, emergency first, then urgent, then normal; oldest first within each. */
 export async function queue(db: Db) {
-  const day = today();
+  const day = todayUtc();
   const [rows, counts] = await Promise.all([
     db
       .selectFrom('visits')

@@ -1,10 +1,10 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { newId, now } from '../../../core/db/columns.js';
+import { newId, now, todayUtc } from '../../../core/db/columns.js';
 import { nextSequenceValue } from '../../../core/db/sequences.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { conflict, notFound } from '../../../core/http/errors.js';
 import { fromCents } from '../../../core/http/schemas.js';
-import { todayUtc, type FreelanceDb } from '../common.js';
+import type { FreelanceDb } from '../common.js';
 import type { FreelanceInvoicesTable, FreelanceTables } from '../tables.js';
 import {
   effectiveInvoiceStatus,

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { now } from '../../../core/db/columns.js';
+import { now, todayUtc } from '../../../core/db/columns.js';
 import { conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
-import { assertOwnReference, referencesStillExist, todayUtc } from '../common.js';
+import { assertOwnReference, referencesStillExist } from '../common.js';
 import { centsOf } from '../money.js';
 import type { FreelanceTables } from '../tables.js';
 import { renderInvoicePdf } from './pdf.js';

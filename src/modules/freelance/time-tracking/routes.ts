@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { now } from '../../../core/db/columns.js';
+import { now, todayUtc } from '../../../core/db/columns.js';
 import { isUniqueViolation } from '../../../core/db/errors.js';
 import { AppError, conflict, invalidReference, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody, Nullable } from '../../../core/http/schemas.js';
-import { assertOwnReference, referencesStillExist, todayUtc } from '../common.js';
+import { assertOwnReference, referencesStillExist } from '../common.js';
 import * as invoiceRepo from '../invoices/repo.js';
 import { totalsOfStoredItems } from '../invoices/rules.js';
 import { Invoice } from '../invoices/schema.js';
