@@ -7,7 +7,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrationGroupsFor } from '../../src/app.js';
 import { newId } from '../../src/core/db/columns.js';
-import { openDatabase } from '../../src/core/db/connect.js';
+import { openDatabase, withStatementCache } from '../../src/core/db/connect.js';
 import { migrate } from '../../src/core/db/migrator.js';
 import { isUniqueViolation } from '../../src/core/db/errors.js';
 import { preparedQuery } from '../../src/core/db/prepared.js';
@@ -275,6 +275,25 @@ describe('SQLite change generation', { skip: process.env.TEST_DATABASE_URL ? 'SQ
       await other.close();
       await database.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite statement cache', () => {
+  test('keeps the statements in use and lets the least recently used go', () => {
+    const raw = new BetterSqlite3(':memory:');
+    try {
+      const cache = withStatementCache(raw, 3);
+      const hot = cache.prepare('select 1');
+      const cold = cache.prepare('select 2');
+      assert.equal(cache.prepare('select 2'), cold, 'the same SQL gets the prepared statement back');
+      for (let n = 3; n <= 10; n++) {
+        cache.prepare(`select ${n}`);
+        assert.equal(cache.prepare('select 1'), hot, `still cached after ${n - 2} one-off statements`);
+      }
+      assert.notEqual(cache.prepare('select 2'), cold, 'the unused statement was let go and is prepared anew');
+    } finally {
+      raw.close();
     }
   });
 });
