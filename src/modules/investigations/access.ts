@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../../core/db/prepared.js';
 import type { CoreTables } from '../../core/db/tables.js';
 import { forbidden, notFound } from '../../core/http/errors.js';
 import type { InvestigationsTables, MemberRole } from './tables.js';
@@ -33,14 +34,18 @@ declare module 'fastify' {
   }
 }
 
-export async function findMembership(db: Db, investigationId: string, userId: string): Promise<Membership | null> {
-  const row = await db
+/** Runs on every request under /api/investigations/:id, so its SQL is compiled once (see preparedQuery). */
+const membershipQuery = preparedQuery((db: Db, investigationId: string, userId: string) =>
+  db
     .selectFrom('inv_members as m')
     .innerJoin('investigations as i', 'i.id', 'm.investigation_id')
     .select(['m.role', 'i.version'])
     .where('m.investigation_id', '=', investigationId)
-    .where('m.user_id', '=', userId)
-    .executeTakeFirst();
+    .where('m.user_id', '=', userId),
+);
+
+export async function findMembership(db: Db, investigationId: string, userId: string): Promise<Membership | null> {
+  const [row] = await membershipQuery(db, investigationId, userId);
   return row ? { investigationId, userId, role: row.role, version: Number(row.version) } : null;
 }
 
