@@ -1,7 +1,8 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { Type, type Static, type TSchema } from 'typebox';
 import type { CoreTables } from '../../core/db/tables.js';
 import { isForeignKeyViolation } from '../../core/db/errors.js';
+import { preparedQuery } from '../../core/db/prepared.js';
 import { AppError, invalidReference } from '../../core/http/errors.js';
 import { MoneyAmount, Nullable, PagingQuery, Timestamp, Uuid } from '../../core/http/schemas.js';
 import type { FreelanceTables } from './tables.js';
@@ -38,14 +39,28 @@ export const EmailOrEmpty = Type.Union([Type.String({ format: 'email', maxLength
 
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. USD' });
 
+type OwnedTable = 'freelance_clients' | 'freelance_projects' | 'freelance_time_entries' | 'freelance_contracts' | 'freelance_resumes';
+
+/**
+ * One of the caller's own rows of `table` by id, or undefined. Every GET, PUT and DELETE by id
+ * starts with it, so its SQL is compiled once per table (see preparedQuery in core).
+ */
+export function ownedRowFinder<T extends OwnedTable>(table: T): (db: FreelanceDb, userId: string, id: string) => Promise<Selectable<FreelanceTables[T]> | undefined> {
+  const query = preparedQuery((db: Kysely<CoreTables & FreelanceTables>, id: string, userId: string) =>
+    db.selectFrom(table as OwnedTable).selectAll().where('id', '=', id).where('user_id', '=', userId),
+  );
+  // The cast names the row type the table parameter fixes; Kysely's types cannot follow a generic table name.
+  return async (db, userId, id) => (await query(db, id, userId))[0] as Selectable<FreelanceTables[T]> | undefined;
+}
+
 type ReferenceTable = 'freelance_clients' | 'freelance_projects';
 const REFERENCE_NAMES: Record<ReferenceTable, string> = { freelance_clients: 'Client', freelance_projects: 'Project' };
+const referenceFinders = { freelance_clients: ownedRowFinder('freelance_clients'), freelance_projects: ownedRowFinder('freelance_projects') };
 
 /** 400 unless `id` names one of the caller's own clients or projects. */
 export async function assertOwnReference(db: FreelanceDb, table: ReferenceTable, userId: string, id: string | null | undefined, field: string): Promise<void> {
   if (id === null || id === undefined) return;
-  const row = await db.selectFrom(table).select('id').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
-  if (!row) throw invalidReference(field, REFERENCE_NAMES[table]);
+  if (!(await referenceFinders[table](db, userId, id))) throw invalidReference(field, REFERENCE_NAMES[table]);
 }
 
 /**
@@ -67,3 +82,4 @@ export async function referencesStillExist<T>(write: Promise<T>): Promise<T> {
  * that was most of the serialisation time.
  */
 export const OrNull = <T extends TSchema & { type: string }>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
+

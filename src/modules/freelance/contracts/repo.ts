@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { conflict } from '../../../core/http/errors.js';
-import type { FreelanceDb } from '../common.js';
+import { ownedRowFinder, type FreelanceDb } from '../common.js';
 import { optionalFromCents } from '../../../core/http/schemas.js';
 import type { FreelanceContractsTable } from '../tables.js';
 import type { ContractStatus } from './rules.js';
@@ -34,9 +34,7 @@ export async function listContracts(db: FreelanceDb, userId: string, query: Cont
   return rows.map(toContract);
 }
 
-export async function findContractRow(db: FreelanceDb, userId: string, id: string): Promise<ContractRow | undefined> {
-  return db.selectFrom('freelance_contracts').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
-}
+export const findContractRow: (db: FreelanceDb, userId: string, id: string) => Promise<ContractRow | undefined> = ownedRowFinder('freelance_contracts');
 
 export type ContractValues = Omit<ContractRow, 'id' | 'user_id' | 'created_at' | 'updated_at'>;
 

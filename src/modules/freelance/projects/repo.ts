@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
-import type { FreelanceDb } from '../common.js';
+import { ownedRowFinder, type FreelanceDb } from '../common.js';
 import { optionalFromCents } from '../../../core/http/schemas.js';
 import { optionalCents } from '../money.js';
 import type { FreelanceProjectsTable } from '../tables.js';
@@ -19,8 +19,10 @@ export async function listProjects(db: FreelanceDb, userId: string, query: Proje
   return rows.map(toProject);
 }
 
+const findProjectRow = ownedRowFinder('freelance_projects');
+
 export async function findProject(db: FreelanceDb, userId: string, id: string): Promise<Project | null> {
-  const row = await db.selectFrom('freelance_projects').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  const row = await findProjectRow(db, userId, id);
   return row ? toProject(row) : null;
 }
 
