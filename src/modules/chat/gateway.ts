@@ -321,16 +321,15 @@ export class Gateway {
   }
 }
 
-/** A cache hit: replayed in word-sized pieces. */
+/** A cache hit: replayed in word-sized pieces to a follower (split only then: most callers want the whole answer). */
 export function cachedGeneration(model: string, answer: Answer): Generation {
-  const pieces = wordChunks(answer.content);
   return {
     cached: true,
     model,
     started: Promise.resolve(),
     answer: Promise.resolve(answer),
     follow(onPiece) {
-      for (const piece of pieces) onPiece(piece);
+      for (const piece of wordChunks(answer.content)) onPiece(piece);
       return () => undefined;
     },
     state: () => 'done',
