@@ -135,6 +135,37 @@ describe('database layer', () => {
     assert.deepEqual(outcome, [{ name: 'Direct Erin' }]);
   });
 
+  test('a prepared query given a finished transaction is refused, and runs nothing', async () => {
+    const nameOf = preparedQuery((db: Kysely<CoreTables>, id: string) => db.selectFrom('users').select('name').where('id', '=', id));
+    const frank = await registerUser(t.app, { name: 'Finished Frank' });
+    let committed: Kysely<CoreTables> | undefined;
+    await t.app.db.transaction().execute(async (trx) => {
+      committed = trx;
+    });
+    await assert.rejects(nameOf(committed!, frank.user.id), /already committed/);
+    let rolledBack: Kysely<CoreTables> | undefined;
+    await assert.rejects(
+      t.app.db.transaction().execute(async (trx) => {
+        rolledBack = trx;
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    await assert.rejects(nextSequenceValue(rolledBack!, 'test:after-rollback'), /already rolled back/);
+    assert.equal(await nextSequenceValue(t.app.db, 'test:after-rollback'), 1, 'the refused call took no number');
+  });
+
+  test('a prepared write that returns rows goes through Kysely, not the direct reader', async () => {
+    const grace = await registerUser(t.app, { name: 'Grace' });
+    const rename = preparedQuery((db: Kysely<CoreTables>, id: string, name: string) => db.updateTable('users').set({ name }).where('id', '=', id).returning('name'));
+    // Holding Kysely's connection: on SQLite only a direct run could answer while it is held.
+    const outcome = await t.app.db.connection().execute(() =>
+      Promise.race([rename(t.app.db, grace.user.id, 'Renamed Grace'), new Promise((resolve) => setTimeout(() => resolve('waited for the connection'), 200))]),
+    );
+    if (t.app.database.dialect === 'sqlite') assert.equal(outcome, 'waited for the connection');
+    assert.deepEqual(await rename(t.app.db, grace.user.id, 'Grace again'), [{ name: 'Grace again' }]);
+  });
+
   test('newId: UUIDv7 text, strictly increasing within and across milliseconds, never repeated', () => {
     const ids = Array.from({ length: 20_000 }, () => newId());
     for (const id of ids.slice(0, 50)) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

@@ -63,8 +63,13 @@ function toSqliteParameters(parameters: ReadonlyArray<unknown>): ReadonlyArray<u
 
 const SCHEMA_CHANGE = /^\s*(create|alter|drop)\s/i;
 
+/** A cached statement, and whether it only reads (only those may bypass Kysely's connection lock). */
+interface CachedStatement extends SqliteStatement {
+  readonly readOnly: boolean;
+}
+
 /** A reading statement that returns rows built by `rowBuilder` from arrays of values (see there). */
-function rowReadingStatement(statement: BetterSqlite3.Statement, wrote: () => void): SqliteStatement {
+function rowReadingStatement(statement: BetterSqlite3.Statement, wrote: () => void): CachedStatement {
   statement.raw(true);
   const columnNames = () => statement.columns().map((column) => column.name);
   let columns = columnNames();
@@ -81,6 +86,7 @@ function rowReadingStatement(statement: BetterSqlite3.Statement, wrote: () => vo
   const writes = !statement.readonly;
   return {
     reader: true,
+    readOnly: statement.readonly,
     all: (parameters) => {
       if (writes) wrote();
       return (statement.all(toSqliteParameters(parameters)) as unknown[][]).map(toRow);
@@ -104,7 +110,7 @@ export function withStatementCache(
   raw: BetterSqlite3.Database,
   capacity = STATEMENT_CACHE_SIZE,
 ): SqliteDatabase & { directReader: DirectReader; changeGeneration(): number | undefined } {
-  const statements = new Map<string, SqliteStatement>();
+  const statements = new Map<string, CachedStatement>();
   // Counted when a statement that writes runs, before it does: a reader that took the generation
   // earlier then sees it changed, even if the write is rolled back (a needless miss, never a stale hit).
   let generation = 0;
@@ -116,7 +122,7 @@ export function withStatementCache(
   let seenDataVersion: unknown;
   const cache = {
     close: () => raw.close(),
-    prepare(sql: string): SqliteStatement {
+    prepare(sql: string): CachedStatement {
       const cached = statements.get(sql);
       if (cached) {
         // To the back of the queue: however many one-off shapes pass through, the hot statements stay.
@@ -128,10 +134,11 @@ export function withStatementCache(
       // A cached reader knows its columns by name; after a schema change they may differ.
       const changesSchema = SCHEMA_CHANGE.test(sql);
       const writes = !statement.readonly;
-      const wrapped: SqliteStatement = statement.reader
+      const wrapped: CachedStatement = statement.reader
         ? rowReadingStatement(statement, wrote)
         : {
             reader: false,
+            readOnly: statement.readonly,
             all: (parameters) => {
               if (writes) wrote();
               return statement.all(toSqliteParameters(parameters));
@@ -152,11 +159,12 @@ export function withStatementCache(
       return wrapped;
     },
     // While a transaction is open on the one connection, a read must wait for it (through Kysely's
-    // lock) rather than run inside it and see its uncommitted writes.
+    // lock) rather than run inside it and see its uncommitted writes. A write (`insert ... returning`
+    // reads rows too) always goes through Kysely.
     directReader: (sql: string, parameters: readonly unknown[]) => {
       if (raw.inTransaction) return undefined;
       const statement = cache.prepare(sql);
-      return statement.reader ? (statement.all(parameters) as unknown[]) : undefined;
+      return statement.reader && statement.readOnly ? (statement.all(parameters) as unknown[]) : undefined;
     },
     changeGeneration: () => {
       if (raw.inTransaction) return undefined;

@@ -48,7 +48,8 @@ export function preparedQuery<DB, Args extends unknown[], Row>(build: (db: Kysel
   return async (db: Kysely<DB>, ...args: Args): Promise<Row[]> => {
     const template = templateFor(db, args.length);
     const parameters = template.slots.map((slot) => ('argument' in slot ? args[slot.argument] : slot.constant));
-    const rows = directReaders.get(db.getExecutor().adapter)?.(template.sql, parameters) as Row[] | undefined;
+    // Never for a transaction: inside one Kysely's path is the right one, and after one it refuses.
+    const rows = db.isTransaction ? undefined : (directReaders.get(db.getExecutor().adapter)?.(template.sql, parameters) as Row[] | undefined);
     return rows ?? (await db.executeQuery<Row>(CompiledQuery.raw(template.sql, parameters))).rows;
   };
 }
