@@ -155,6 +155,17 @@ describe('database layer', () => {
     assert.equal(await nextSequenceValue(t.app.db, 'test:after-rollback'), 1, 'the refused call took no number');
   });
 
+  test('a prepared read on a view with plugins gets their result transformation', async () => {
+    const henry = await registerUser(t.app, { name: 'Henry' });
+    const nameOf = preparedQuery((db: Kysely<CoreTables>, id: string) => db.selectFrom('users').select('name').where('id', '=', id));
+    const shouting = t.app.db.withPlugin({
+      transformQuery: (args) => args.node,
+      transformResult: async (args) => ({ ...args.result, rows: args.result.rows.map((row) => ({ ...row, name: String(row.name).toUpperCase() })) }),
+    });
+    assert.deepEqual(await nameOf(shouting, henry.user.id), [{ name: 'HENRY' }]);
+    assert.deepEqual(await nameOf(t.app.db, henry.user.id), [{ name: 'Henry' }]);
+  });
+
   test('a prepared write that returns rows goes through Kysely, not the direct reader', async () => {
     const grace = await registerUser(t.app, { name: 'Grace' });
     const rename = preparedQuery((db: Kysely<CoreTables>, id: string, name: string) => db.updateTable('users').set({ name }).where('id', '=', id).returning('name'));

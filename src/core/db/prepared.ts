@@ -48,8 +48,11 @@ export function preparedQuery<DB, Args extends unknown[], Row>(build: (db: Kysel
   return async (db: Kysely<DB>, ...args: Args): Promise<Row[]> => {
     const template = templateFor(db, args.length);
     const parameters = template.slots.map((slot) => ('argument' in slot ? args[slot.argument] : slot.constant));
-    // Never for a transaction: inside one Kysely's path is the right one, and after one it refuses.
-    const rows = db.isTransaction ? undefined : (directReaders.get(db.getExecutor().adapter)?.(template.sql, parameters) as Row[] | undefined);
+    // Never for a transaction (inside one Kysely's path is the right one, and after one it refuses),
+    // nor with plugins, whose transformResult only Kysely's path runs.
+    const executor = db.getExecutor();
+    const direct = db.isTransaction || executor.plugins.length > 0 ? undefined : directReaders.get(executor.adapter);
+    const rows = direct?.(template.sql, parameters) as Row[] | undefined;
     return rows ?? (await db.executeQuery<Row>(CompiledQuery.raw(template.sql, parameters))).rows;
   };
 }
