@@ -41,11 +41,7 @@ export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4
 
 type OwnedTable = 'freelance_clients' | 'freelance_projects' | 'freelance_time_entries' | 'freelance_contracts' | 'freelance_resumes';
 
-/**
- * One of the caller's own rows of `table` by id, or undefined. Every GET, PUT and DELETE by id
- * starts with it, so its SQL is compiled once per table (see preparedQuery in core).
- */
-export function ownedRowFinder<T extends OwnedTable>(table: T): (db: FreelanceDb, userId: string, id: string) => Promise<Selectable<FreelanceTables[T]> | undefined> {
+function ownedRowFinder<T extends OwnedTable>(table: T): (db: FreelanceDb, userId: string, id: string) => Promise<Selectable<FreelanceTables[T]> | undefined> {
   const query = preparedQuery((db: Kysely<CoreTables & FreelanceTables>, id: string, userId: string) =>
     db.selectFrom(table as OwnedTable).selectAll().where('id', '=', id).where('user_id', '=', userId),
   );
@@ -53,14 +49,25 @@ export function ownedRowFinder<T extends OwnedTable>(table: T): (db: FreelanceDb
   return async (db, userId, id) => (await query(db, id, userId))[0] as Selectable<FreelanceTables[T]> | undefined;
 }
 
+/**
+ * One of the caller's own rows by id, or undefined, per table. Every GET, PUT and DELETE by id
+ * starts with it, so its SQL is compiled once per table (see preparedQuery in core).
+ */
+export const findOwnedRow = {
+  freelance_clients: ownedRowFinder('freelance_clients'),
+  freelance_projects: ownedRowFinder('freelance_projects'),
+  freelance_time_entries: ownedRowFinder('freelance_time_entries'),
+  freelance_contracts: ownedRowFinder('freelance_contracts'),
+  freelance_resumes: ownedRowFinder('freelance_resumes'),
+};
+
 type ReferenceTable = 'freelance_clients' | 'freelance_projects';
 const REFERENCE_NAMES: Record<ReferenceTable, string> = { freelance_clients: 'Client', freelance_projects: 'Project' };
-const referenceFinders = { freelance_clients: ownedRowFinder('freelance_clients'), freelance_projects: ownedRowFinder('freelance_projects') };
 
 /** 400 unless `id` names one of the caller's own clients or projects. */
 export async function assertOwnReference(db: FreelanceDb, table: ReferenceTable, userId: string, id: string | null | undefined, field: string): Promise<void> {
   if (id === null || id === undefined) return;
-  if (!(await referenceFinders[table](db, userId, id))) throw invalidReference(field, REFERENCE_NAMES[table]);
+  if (!(await findOwnedRow[table](db, userId, id))) throw invalidReference(field, REFERENCE_NAMES[table]);
 }
 
 /**
@@ -82,4 +89,3 @@ export async function referencesStillExist<T>(write: Promise<T>): Promise<T> {
  * that was most of the serialisation time.
  */
 export const OrNull = <T extends TSchema & { type: string }>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
-

@@ -2,7 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { textMatches } from '../../../core/db/search.js';
 import { fromCents } from '../../../core/http/schemas.js';
-import { ownedRowFinder, withUnderscoreId, type FreelanceDb } from '../common.js';
+import { findOwnedRow, withUnderscoreId, type FreelanceDb } from '../common.js';
 import type { FreelanceClientsTable } from '../tables.js';
 import type { Client, CreateClientBody, UpdateClientBody } from './schema.js';
 
@@ -21,10 +21,8 @@ export async function listClients(db: FreelanceDb, userId: string, query: { sear
   return rows.map(toClient);
 }
 
-const findClientRow = ownedRowFinder('freelance_clients');
-
 export async function findClient(db: FreelanceDb, userId: string, id: string): Promise<Client | null> {
-  const row = await findClientRow(db, userId, id);
+  const row = await findOwnedRow.freelance_clients(db, userId, id);
   return row ? toClient(row) : null;
 }
 

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
 import { conflict } from '../../../core/http/errors.js';
-import { ownedRowFinder, type FreelanceDb } from '../common.js';
+import { findOwnedRow, type FreelanceDb } from '../common.js';
 import { optionalFromCents } from '../../../core/http/schemas.js';
 import type { FreelanceContractsTable } from '../tables.js';
 import type { ContractStatus } from './rules.js';
@@ -34,7 +34,7 @@ export async function listContracts(db: FreelanceDb, userId: string, query: Cont
   return rows.map(toContract);
 }
 
-export const findContractRow: (db: FreelanceDb, userId: string, id: string) => Promise<ContractRow | undefined> = ownedRowFinder('freelance_contracts');
+export const findContractRow: (db: FreelanceDb, userId: string, id: string) => Promise<ContractRow | undefined> = findOwnedRow.freelance_contracts;
 
 export type ContractValues = Omit<ContractRow, 'id' | 'user_id' | 'created_at' | 'updated_at'>;
 

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
-import { ownedRowFinder, type FreelanceDb } from '../common.js';
+import { findOwnedRow, type FreelanceDb } from '../common.js';
 import { optionalFromCents } from '../../../core/http/schemas.js';
 import { optionalCents } from '../money.js';
 import type { FreelanceProjectsTable } from '../tables.js';
@@ -19,10 +19,8 @@ export async function listProjects(db: FreelanceDb, userId: string, query: Proje
   return rows.map(toProject);
 }
 
-const findProjectRow = ownedRowFinder('freelance_projects');
-
 export async function findProject(db: FreelanceDb, userId: string, id: string): Promise<Project | null> {
-  const row = await findProjectRow(db, userId, id);
+  const row = await findOwnedRow.freelance_projects(db, userId, id);
   return row ? toProject(row) : null;
 }
 

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
-import { ownedRowFinder, type FreelanceDb } from '../common.js';
+import { findOwnedRow, type FreelanceDb } from '../common.js';
 import type { FreelanceResumesTable } from '../tables.js';
 import type { CreateResumeBody, Resume, UpdateResumeBody } from './schema.js';
 
@@ -51,10 +51,8 @@ export async function listResumes(db: FreelanceDb, userId: string, paging: { lim
   return rows.map(toResume);
 }
 
-const findResumeRow = ownedRowFinder('freelance_resumes');
-
 export async function findResume(db: FreelanceDb, userId: string, id: string): Promise<Resume | null> {
-  const row = await findResumeRow(db, userId, id);
+  const row = await findOwnedRow.freelance_resumes(db, userId, id);
   return row ? toResume(row) : null;
 }
 

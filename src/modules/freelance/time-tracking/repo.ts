@@ -2,7 +2,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import { afterDay, newId, now } from '../../../core/db/columns.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { fromCents, optionalFromCents } from '../../../core/http/schemas.js';
-import { ownedRowFinder, type FreelanceDb } from '../common.js';
+import { findOwnedRow, type FreelanceDb } from '../common.js';
 import { hoursFromSeconds, lineAmountCents } from '../money.js';
 import type { StoredItem } from '../invoices/rules.js';
 import type { FreelanceTables, FreelanceTimeEntriesTable } from '../tables.js';
@@ -43,7 +43,7 @@ export async function listEntries(db: FreelanceDb, userId: string, query: TimeEn
   return rows.map(toTimeEntry);
 }
 
-export const findEntryRow: (db: FreelanceDb, userId: string, id: string) => Promise<EntryRow | undefined> = ownedRowFinder('freelance_time_entries');
+export const findEntryRow: (db: FreelanceDb, userId: string, id: string) => Promise<EntryRow | undefined> = findOwnedRow.freelance_time_entries;
 
 export async function findActiveEntry(db: FreelanceDb, userId: string): Promise<TimeEntry | null> {
   const row = await db.selectFrom('freelance_time_entries').selectAll().where('user_id', '=', userId).where('end_time', 'is', null).executeTakeFirst();
