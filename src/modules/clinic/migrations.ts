@@ -177,4 +177,12 @@ export const clinicMigrations: Migration[] = [
       await db.schema.createIndex('sha_claims_status').on('sha_claims').columns(['status', 'created_at']).execute();
     },
   },
+  {
+    // A payment's reference is looked up before recording an M-Pesa payment (one receipt, one payment).
+    // Not unique: databases written before this check may hold repeats, which must not stop a start.
+    name: 'clinic_005_payment_references',
+    async up(db) {
+      await db.schema.createIndex('clinic_payments_reference').on('clinic_payments').columns(['reference', 'method']).execute();
+    },
+  },
 ];

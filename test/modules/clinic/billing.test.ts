@@ -206,11 +206,28 @@ describe('clinic billing (VAT_RATE=0.08)', () => {
     assert.equal(reused.body.code, 'IDEMPOTENCY_KEY_REUSED');
     // Keys belong to the caller: another cashier's identical key is another payment.
     const other = await staffUser(app, admin, ['cashier']);
-    assert.notEqual((await pay(body, 'retry-key-1', other)).body.payment.id, first.body.payment.id);
+    assert.notEqual((await pay({ ...body, reference: 'QWE1234568' }, 'retry-key-1', other)).body.payment.id, first.body.payment.id);
     assert.equal((await getInvoice(inv.id)).amount_paid, 1200);
     // A failed payment stores nothing: the same key may be used once the request is valid.
-    assert.equal((await pay({ ...body, amount: 9999 }, 'retry-key-2')).status, 400);
-    assert.equal((await pay({ ...body, amount: 5 }, 'retry-key-2')).status, 201);
+    assert.equal((await pay({ ...body, amount: 9999, reference: 'QWE1234569' }, 'retry-key-2')).status, 400);
+    assert.equal((await pay({ ...body, amount: 5, reference: 'QWE1234569' }, 'retry-key-2')).status, 201);
+  });
+
+  test('an M-Pesa receipt is recorded once, however it is sent again', async () => {
+    const inv = await invoice([{ description: 'Lab panel', quantity: 1, unit_price: 1000 }]); // 1,080
+    const body = { invoice_id: inv.id, amount: 300, method: 'mpesa', reference: 'SBK7XYZ123' };
+    const together = await Promise.all(Array.from({ length: 4 }, () => pay(body)));
+    assert.deepEqual(together.map((r) => r.status).sort(), [201, 409, 409, 409]);
+    assert.ok(together.filter((r) => r.status === 409).every((r) => r.body.code === 'DUPLICATE_PAYMENT'), JSON.stringify(together.map((r) => r.body.code)));
+    const again = await pay(body, undefined, await staffUser(app, admin, ['cashier']));
+    assert.equal(again.status, 409, 'another cashier entering the same receipt');
+    const other = await invoice([{ description: 'Lab panel', quantity: 1, unit_price: 1000 }]);
+    assert.equal((await pay({ ...body, invoice_id: other.id })).status, 409, 'the same receipt on another invoice');
+    assert.equal((await pay({ ...body, method: 'bank_transfer' })).status, 201, 'other methods have no such rule');
+    const detail = await getInvoice(inv.id);
+    assert.equal(detail.amount_paid, 600);
+    assert.equal(detail.payments.length, 2);
+    assert.equal((await getInvoice(other.id)).amount_paid, 0);
   });
 
   test('concurrent retries with one key pay once and all answer the same payment', async () => {

@@ -252,6 +252,38 @@ describe('SHA claims', () => {
     assert.equal(paid.body.status_history.length, 9);
   });
 
+  test('an edit racing the move to ready_to_submit never leaves a ready claim that is not ready', async () => {
+    const edit = (id: string) => call(app, { method: 'PUT', url: `/api/sha/claims/${id}`, headers: manager.headers, payload: { items: [], diagnoses: [] } });
+    for (let round = 0; round < 15; round++) {
+      const claim = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: ITEMS });
+      const [edited, moved] = await Promise.all([edit(claim.id), move(claim.id, { status: 'ready_to_submit' })]);
+      const final = (await call(app, { method: 'GET', url: `/api/sha/claims/${claim.id}`, headers: manager.headers })).body;
+      if (moved.status === 200) {
+        assert.equal(edited.status, 409, `round ${round}: the edit came after the move`);
+        assert.equal(final.items.length, 2, `round ${round}`);
+      } else {
+        assert.deepEqual([edited.status, moved.status, moved.body.code], [200, 400, 'CLAIM_NOT_READY'], `round ${round}`);
+        assert.equal(final.status, 'draft');
+      }
+    }
+  });
+
+  test('an archived patient’s draft is not ready to submit; nothing is approved for 0', async () => {
+    const patient = await createPatient(app, admin, { insurance_type: 'sha', insurance_number: 'SHA-2024-000999' });
+    const claim = await create({ patient_id: patient.id, diagnoses: DIAGNOSES, items: ITEMS });
+    assert.equal((await call(app, { method: 'DELETE', url: `/api/patients/${patient.id}`, headers: admin.headers })).status, 200);
+    const refused = await move(claim.id, { status: 'ready_to_submit' });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(refused.body.details.map((d: { field: string }) => d.field), ['patient']);
+
+    const approvable = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: ITEMS });
+    for (const status of ['ready_to_submit', 'submitted']) assert.equal((await move(approvable.id, { status })).status, 200);
+    const zero = await move(approvable.id, { status: 'approved', approved_amount: 0 });
+    assert.equal(zero.status, 400);
+    assert.equal(zero.body.details[0].field, 'approved_amount');
+    assert.equal((await move(approvable.id, { status: 'rejected', reason: 'Not covered' })).status, 200);
+  });
+
   test('drafts may be deleted (admin), nothing else', async () => {
     const draft = await create({ patient_id: shaPatient.id });
     const ready = await create({ patient_id: shaPatient.id, diagnoses: DIAGNOSES, items: ITEMS });

@@ -166,3 +166,20 @@ describe('clinic reports and audit', () => {
     assert.equal((await call(app, { method: 'GET', url: '/api/audit/verify', headers: admin.headers })).body.ok, true);
   });
 });
+
+describe('clinic summary and archived patients', () => {
+  test('a registration archived (as a duplicate) is not counted as registered', async () => {
+    const { t, app, admin } = await startClinic();
+    try {
+      const desk = await staffUser(app, admin, ['receptionist']);
+      await createPatient(app, desk);
+      const duplicate = await createPatient(app, desk);
+      const summary = async () => (await call(app, { method: 'GET', url: '/api/reports/summary', headers: admin.headers })).body.patients_registered;
+      assert.equal(await summary(), 2);
+      assert.equal((await call(app, { method: 'DELETE', url: `/api/patients/${duplicate.id}`, headers: admin.headers })).status, 200);
+      assert.equal(await summary(), 1);
+    } finally {
+      await t.close();
+    }
+  });
+});

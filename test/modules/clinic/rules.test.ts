@@ -185,9 +185,11 @@ describe('claim rules', () => {
   });
 
   test('readiness lists every problem', () => {
-    const problems = readinessProblems({ patient: { insurance_type: 'cash', insurance_number: null }, diagnoses: [], items: [] });
-    assert.deepEqual(problems.map((p) => p.field), ['patient.insurance_type', 'patient.insurance_number', 'diagnoses', 'items']);
-    assert.deepEqual(readinessProblems({ patient: { insurance_type: 'sha', insurance_number: 'S1' }, diagnoses: [1], items: [1] }), []);
+    const problems = readinessProblems({ patient: { insurance_type: 'cash', insurance_number: null, archived_at: '2026-01-01T00:00:00.000Z' }, diagnoses: [], items: [], claim_amount: 0 });
+    assert.deepEqual(problems.map((p) => p.field), ['patient', 'patient.insurance_type', 'patient.insurance_number', 'diagnoses', 'items']);
+    const ready = { patient: { insurance_type: 'sha', insurance_number: 'S1', archived_at: null }, diagnoses: [1], items: [1], claim_amount: 500 };
+    assert.deepEqual(readinessProblems(ready), []);
+    assert.deepEqual(readinessProblems({ ...ready, claim_amount: 0 }).map((p) => p.message), ['the claim amount must be above 0']);
   });
 
   test('amounts on approval and payment', () => {
@@ -195,6 +197,7 @@ describe('claim rules', () => {
     assert.deepEqual(statusAmounts('approved', claim, {}), { approved_amount: 10_000 });
     assert.deepEqual(statusAmounts('approved', claim, { approved_amount: 8000 }), { approved_amount: 8000 });
     assert.equal((statusAmounts('approved', claim, { approved_amount: 12_000 }) as { field: string }).field, 'approved_amount');
+    assert.equal((statusAmounts('approved', claim, { approved_amount: 0 }) as { field: string }).field, 'approved_amount', 'approved for nothing is a rejection');
     const approved = { claim_amount: 10_000, approved_amount: 8000 };
     assert.deepEqual(statusAmounts('paid', approved, {}), { paid_amount: 8000 });
     assert.deepEqual(statusAmounts('partially_paid', approved, { paid_amount: 5000 }), { paid_amount: 5000 });

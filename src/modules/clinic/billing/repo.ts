@@ -49,8 +49,16 @@ export const toPayment = (row: PaymentRow): Payment => ({
   created_at: row.created_at,
 });
 
-export async function findInvoice(db: Db, id: string): Promise<InvoiceRow | undefined> {
-  return db.selectFrom('clinic_invoices').selectAll().where('id', '=', id).executeTakeFirst();
+/** `lock` (PostgreSQL only): the row stays locked until the transaction ends, so payments on it run one after the other. */
+export async function findInvoice(db: Db, id: string, lock = false): Promise<InvoiceRow | undefined> {
+  const query = db.selectFrom('clinic_invoices').selectAll().where('id', '=', id);
+  return (lock ? query.forNoKeyUpdate() : query).executeTakeFirst();
+}
+
+/** Whether a payment by `method` with this reference (an M-Pesa receipt number) is already recorded. */
+export async function paymentReferenceUsed(db: Db, method: string, reference: string): Promise<boolean> {
+  const row = await db.selectFrom('clinic_payments').select('id').where('method', '=', method).where('reference', '=', reference).executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function invoicePayments(db: Db, invoiceId: string): Promise<PaymentRow[]> {

@@ -150,8 +150,13 @@ export async function billingRoutes(fastify: FastifyInstance): Promise<void> {
               .values({ user_id: request.user.id, key, request_hash: requestHash, payment_id: paymentId, response: '', created_at: now() })
               .execute();
           }
-          const invoice = await repo.findInvoice(trx, body.invoice_id);
+          // Locked on PostgreSQL, so a concurrent copy of this payment waits here and then sees it recorded.
+          const invoice = await repo.findInvoice(trx, body.invoice_id, app.database.dialect === 'postgres');
           if (!invoice) throw invalidReference('invoice_id', 'Invoice');
+          // An M-Pesa receipt number is unique: the same one twice is a payment entered twice.
+          if (body.method === 'mpesa' && (await repo.paymentReferenceUsed(trx, 'mpesa', reference!))) {
+            throw conflict('This M-Pesa transaction is already recorded', 'DUPLICATE_PAYMENT');
+          }
           const balance = Number(invoice.total) - Number(invoice.amount_paid);
           if (amount > balance) {
             throw badRequest(`The payment exceeds the balance of ${fromCents(balance).toFixed(2)}`, 'OVERPAYMENT', [

@@ -61,8 +61,10 @@ export async function insertClaim(
   return row;
 }
 
-export async function findClaim(db: Db, id: string): Promise<ClaimRow | undefined> {
-  return db.selectFrom('sha_claims').selectAll().where('id', '=', id).executeTakeFirst();
+/** `lock` (PostgreSQL only): the row stays locked until the transaction ends, so no edit slips in between a check and the change. */
+export async function findClaim(db: Db, id: string, lock = false): Promise<ClaimRow | undefined> {
+  const query = db.selectFrom('sha_claims').selectAll().where('id', '=', id);
+  return (lock ? query.forNoKeyUpdate() : query).executeTakeFirst();
 }
 
 /** Changes a claim only in the status it was read in: a concurrent change makes this a no-op (undefined). */

@@ -139,8 +139,12 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const body = request.body;
       const to = body.status as ClaimStatus;
+      // On PostgreSQL (READ COMMITTED) the claim, and for the readiness check its patient, are locked
+      // until commit: an edit committed between the check and the move made a claim with no items
+      // ready to submit. SQLite transactions already hold the write lock.
+      const postgres = app.database.dialect === 'postgres';
       const row = await db.transaction().execute(async (trx) => {
-        const claim = await repo.findClaim(trx, request.params.id);
+        const claim = await repo.findClaim(trx, request.params.id, postgres);
         if (!claim) throw notFound('Claim');
         const from = claim.status as ClaimStatus;
         if (!canMoveClaim(from, to)) {
@@ -148,8 +152,14 @@ export async function claimRoutes(fastify: FastifyInstance): Promise<void> {
           throw conflict(`A ${from} claim cannot move to ${to}${next.length ? `; allowed: ${next.join(', ')}` : ' (it is final)'}`, 'INVALID_STATUS_TRANSITION');
         }
         if (to === 'ready_to_submit') {
-          const patient = await trx.selectFrom('patients').select(['insurance_type', 'insurance_number']).where('id', '=', claim.patient_id).executeTakeFirstOrThrow();
-          const problems = readinessProblems({ patient, diagnoses: JSON.parse(claim.diagnoses) as unknown[], items: JSON.parse(claim.items) as unknown[] });
+          const read = trx.selectFrom('patients').select(['insurance_type', 'insurance_number', 'archived_at']).where('id', '=', claim.patient_id);
+          const patient = await (postgres ? read.forShare() : read).executeTakeFirstOrThrow();
+          const problems = readinessProblems({
+            patient,
+            diagnoses: JSON.parse(claim.diagnoses) as unknown[],
+            items: JSON.parse(claim.items) as unknown[],
+            claim_amount: Number(claim.claim_amount),
+          });
           if (problems.length > 0) throw badRequest(`The claim is not ready to submit: ${problems.map((p) => p.message).join('; ')}`, 'CLAIM_NOT_READY', problems);
         }
         const amounts = statusAmounts(

@@ -57,17 +57,20 @@ export interface Problem {
   message: string;
 }
 
-/** What stops a claim from being ready to submit: an SHA member with a number, a diagnosis and an item. */
+/** What stops a claim from being ready to submit: an active SHA member with a number, a diagnosis, and items worth something. */
 export function readinessProblems(claim: {
-  patient: { insurance_type: string; insurance_number: string | null };
+  patient: { insurance_type: string; insurance_number: string | null; archived_at: string | null };
   diagnoses: unknown[];
   items: unknown[];
+  claim_amount: number;
 }): Problem[] {
   const problems: Problem[] = [];
+  if (claim.patient.archived_at !== null) problems.push({ field: 'patient', message: 'the patient record is archived' });
   if (claim.patient.insurance_type !== 'sha') problems.push({ field: 'patient.insurance_type', message: 'the patient must be insured with sha' });
   if (!claim.patient.insurance_number) problems.push({ field: 'patient.insurance_number', message: 'the patient needs an SHA number' });
   if (claim.diagnoses.length === 0) problems.push({ field: 'diagnoses', message: 'at least one diagnosis is required' });
   if (claim.items.length === 0) problems.push({ field: 'items', message: 'at least one item is required' });
+  else if (claim.claim_amount <= 0) problems.push({ field: 'items', message: 'the claim amount must be above 0' });
   return problems;
 }
 
@@ -88,6 +91,7 @@ export function statusAmounts(
   if (to === 'approved') {
     const approved = input.approved_amount ?? claim.claim_amount;
     if (approved > claim.claim_amount) return { field: 'approved_amount', message: 'must not exceed the claim amount' };
+    if (approved <= 0) return { field: 'approved_amount', message: 'must be above 0 (a claim approved for nothing is rejected)' };
     return { approved_amount: approved };
   }
   const approved = claim.approved_amount ?? claim.claim_amount;

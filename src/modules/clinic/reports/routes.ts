@@ -48,7 +48,8 @@ export async function reportRoutes(fastify: FastifyInstance): Promise<void> {
       const { start, end } = range;
       const count = sql<number>`count(*)`;
       const [patients, visits, revenue, outstanding, claims] = await Promise.all([
-        db.selectFrom('patients').select(count.as('n')).where('created_at', '>=', start).where('created_at', '<', end).executeTakeFirstOrThrow(),
+        // Archived records are left out: archiving is how a duplicate registration is removed.
+        db.selectFrom('patients').select(count.as('n')).where('created_at', '>=', start).where('created_at', '<', end).where('archived_at', 'is', null).executeTakeFirstOrThrow(),
         db.selectFrom('visits').select(['status', count.as('n')]).where('created_at', '>=', start).where('created_at', '<', end).groupBy('status').execute(),
         db
           .selectFrom('clinic_payments')
