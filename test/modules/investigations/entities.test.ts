@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { after, before, describe, test } from 'node:test';
 import type { Kysely } from 'kysely';
 import { newId, now } from '../../../src/core/db/columns.js';
@@ -503,4 +505,57 @@ test('text made only of white space is a 400 naming the field wherever a title, 
     assert.deepEqual([...new Set(body.details.map((detail: { field: string }) => detail.field))], [field], `${method} ${path}`);
   }
   assert.deepEqual(await snapshot(), before, 'nothing stored or changed');
+});
+
+describe('a row removed by another process between the check and the write', { skip: process.env.TEST_DATABASE_URL ? 'the race is staged through a second SQLite connection' : false }, () => {
+  test('a role change for a member who left meanwhile is 404, not a 200 for a change that did not happen', async () => {
+    let removeBeforeUpdate: { board: string; user: string } | undefined;
+    let other: BetterSqlite3.Database | undefined;
+    const app = await startInvestigationsApp({}, {
+      observeQuery: (kind) => {
+        if (kind === 'UpdateQueryNode' && removeBeforeUpdate) {
+          other!.prepare('delete from inv_members where investigation_id = ? and user_id = ?').run(removeBeforeUpdate.board, removeBeforeUpdate.user);
+          removeBeforeUpdate = undefined;
+        }
+      },
+    });
+    try {
+      other = new BetterSqlite3(path.join(app.config.dataDir, 'app.db'));
+      const staged = await createBoard(app.app);
+      removeBeforeUpdate = { board: staged.id, user: staged.users.member.user.id };
+      const url = `/api/investigations/${staged.id}/members/${staged.users.member.user.id}`;
+      const changed = await call(app.app, { method: 'PUT', url, headers: staged.users.owner.headers, payload: { role: 'admin' } });
+      assert.equal(changed.status, 404, JSON.stringify(changed.body));
+      const members = await call(app.app, { method: 'GET', url: `/api/investigations/${staged.id}/members`, headers: staged.users.owner.headers });
+      assert.ok(!members.body.members.some((m: { id: string }) => m.id === staged.users.member.user.id), 'the member stays gone');
+    } finally {
+      other?.close();
+      await app.close();
+    }
+  });
+
+  // A comment's insert runs in a transaction, which this staging cannot enter; it maps the same error as attachments do.
+  test('a link to it is 400 INVALID_REFERENCE, not a 500', async () => {
+    let deleteBeforeInsert: string | undefined;
+    let other: BetterSqlite3.Database | undefined;
+    const app = await startInvestigationsApp({}, {
+      observeQuery: (kind) => {
+        // Another process (a second worker, the CLI) deletes the entity just as this insert is built.
+        if (kind === 'InsertQueryNode' && deleteBeforeInsert) other!.prepare('delete from inv_entities where id = ?').run(deleteBeforeInsert);
+      },
+    });
+    try {
+      other = new BetterSqlite3(path.join(app.config.dataDir, 'app.db'));
+      const staged = await createBoard(app.app);
+      const member = staged.users.member;
+      const [from, to] = [await createEntity(app.app, staged.id, member), await createEntity(app.app, staged.id, member)];
+      deleteBeforeInsert = to;
+      const link = await call(app.app, { method: 'POST', url: `/api/investigations/${staged.id}/links`, headers: member.headers, payload: { from_entity_id: from, to_entity_id: to, title: 'Met' } });
+      assert.equal(link.status, 400, JSON.stringify(link.body));
+      assert.equal(link.body.code, 'INVALID_REFERENCE');
+    } finally {
+      other?.close();
+      await app.close();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { isForeignKeyViolation } from '../../../core/db/errors.js';
 import { forbidden, notFound } from '../../../core/http/errors.js';
 import { MessageBody } from '../../../core/http/schemas.js';
 import { hasRole, READ, WRITE } from '../access.js';
@@ -35,7 +36,10 @@ export async function commentRoutes(fastify: FastifyInstance, { db }: ModuleCont
     async (request, reply) => {
       const { id, entity_id } = request.params;
       await requireEntity(id, entity_id);
-      const commentId = await repo.insertComment(db, id, entity_id, request.user.id, request.body.content);
+      const commentId = await repo.insertComment(db, id, entity_id, request.user.id, request.body.content).catch((error: unknown) => {
+        if (isForeignKeyViolation(error)) throw notFound('Entity'); // deleted since it was checked
+        throw error;
+      });
       const record = await repo.findComment(db, id, commentId);
       if (!record) throw notFound('Comment');
       publish(app, id, 'comment.created', { ...record.comment, entity_id });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { isUniqueViolation } from '../../../core/db/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../../core/db/errors.js';
 import { badRequest, conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
 import { READ, WRITE } from '../access.js';
@@ -44,19 +44,21 @@ export async function linkRoutes(fastify: FastifyInstance, { db }: ModuleContext
         throw badRequest('An entity cannot be linked to itself', 'SELF_LINK', [{ field: 'to_entity_id', message: 'must differ from from_entity_id' }]);
       }
       const found = await entitiesIn(db, id, [from_entity_id, to_entity_id]);
-      const missing = (['from_entity_id', 'to_entity_id'] as const).filter((field) => !found.has(request.body[field]));
-      if (missing.length > 0) {
-        throw badRequest(
+      const notOfThisInvestigation = (fields: readonly ('from_entity_id' | 'to_entity_id')[]) =>
+        badRequest(
           'Both entities must belong to this investigation',
           'INVALID_REFERENCE',
-          missing.map((field) => ({ field, message: 'must reference an entity of this investigation' })),
+          fields.map((field) => ({ field, message: 'must reference an entity of this investigation' })),
         );
-      }
+      const missing = (['from_entity_id', 'to_entity_id'] as const).filter((field) => !found.has(request.body[field]));
+      if (missing.length > 0) throw notOfThisInvestigation(missing);
       let linkId: string;
       try {
         linkId = await repo.insertLink(db, id, request.user.id, request.body);
       } catch (error) {
         if (isUniqueViolation(error)) throw conflict('These entities are already linked', 'LINK_EXISTS');
+        // An entity deleted between the check and the insert.
+        if (isForeignKeyViolation(error)) throw notOfThisInvestigation(['from_entity_id', 'to_entity_id']);
         throw error;
       }
       const link = await repo.findLink(db, id, linkId);

@@ -28,8 +28,16 @@ export async function findMember(db: Db, investigationId: string, userId: string
   return row ? toMember(row) : null;
 }
 
-export async function setRole(db: Db, investigationId: string, userId: string, role: MemberRole): Promise<void> {
-  await db.updateTable('inv_members').set({ role }).where('investigation_id', '=', investigationId).where('user_id', '=', userId).execute();
+/** Changes a member's role only from the role it was decided on: false when the member left or changed meanwhile. */
+export async function setRole(db: Db, investigationId: string, userId: string, from: MemberRole, to: MemberRole): Promise<boolean> {
+  const result = await db
+    .updateTable('inv_members')
+    .set({ role: to })
+    .where('investigation_id', '=', investigationId)
+    .where('user_id', '=', userId)
+    .where('role', '=', from)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /** Removes the member and, when given, installs the new join code in the same transaction. */

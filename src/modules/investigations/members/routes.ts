@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isUniqueViolation } from '../../../core/db/errors.js';
-import { AppError, notFound } from '../../../core/http/errors.js';
+import { AppError, conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams } from '../../../core/http/schemas.js';
 import { OWN, READ } from '../access.js';
 import { withUniqueCode } from '../boards/join-code.js';
@@ -36,7 +36,11 @@ export async function memberRoutes(fastify: FastifyInstance, { db }: ModuleConte
       const target = await repo.findMember(db, id, user_id);
       if (!target) throw notFound('Member');
       enforce(roleChangeDecision({ userId: target.id, role: target.role }));
-      await repo.setRole(db, id, user_id, request.body.role);
+      if (!(await repo.setRole(db, id, user_id, target.role, request.body.role))) {
+        // Removed, or given another role, since it was read: no event for a change that did not happen.
+        if (!(await repo.findMember(db, id, user_id))) throw notFound('Member');
+        throw conflict("The member's role changed meanwhile; reload and try again", 'MEMBER_CHANGED');
+      }
       const updated = { ...target, role: request.body.role };
       publish(app, id, 'member.updated', updated);
       return updated;
