@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../db/columns.js';
 import { preparedQuery } from '../db/prepared.js';
-import { textMatches } from '../db/search.js';
+import { lowered, textMatches } from '../db/search.js';
 import type { CoreTables, UsersTable } from '../db/tables.js';
 import type { User } from './schema.js';
 
@@ -78,21 +78,21 @@ export async function findUserById(db: Db, id: string): Promise<User | null> {
 export async function findCredentials(db: Db, login: { email?: string; username?: string }) {
   let query = db.selectFrom('users').select([...PUBLIC_COLUMNS, 'password_hash', 'failed_logins', 'locked_until']);
   if (login.username !== undefined) {
-    query = query.where(sql<string>`lower(username)`, '=', login.username.trim().toLowerCase());
+    query = query.where(sql<string>`lower(username)`, '=', lowered(login.username.trim()));
   } else {
     const email = normaliseEmail(login.email ?? '');
     // Old clients send a username in the email field; a value without "@" can only be one.
-    query = query.where(sql<string>`lower(${sql.ref(email.includes('@') ? 'email' : 'username')})`, '=', email);
+    query = query.where(sql<string>`lower(${sql.ref(email.includes('@') ? 'email' : 'username')})`, '=', lowered(email));
   }
   return query.executeTakeFirst();
 }
 
 export async function emailTaken(db: Db, email: string): Promise<boolean> {
-  return (await db.selectFrom('users').select('id').where(sql<string>`lower(email)`, '=', normaliseEmail(email)).executeTakeFirst()) !== undefined;
+  return (await db.selectFrom('users').select('id').where(sql<string>`lower(email)`, '=', lowered(normaliseEmail(email))).executeTakeFirst()) !== undefined;
 }
 
 export async function usernameTaken(db: Db, username: string, exceptUserId?: string): Promise<boolean> {
-  let query = db.selectFrom('users').select('id').where(sql<string>`lower(username)`, '=', username.toLowerCase());
+  let query = db.selectFrom('users').select('id').where(sql<string>`lower(username)`, '=', lowered(username));
   if (exceptUserId) query = query.where('id', '!=', exceptUserId);
   return (await query.executeTakeFirst()) !== undefined;
 }

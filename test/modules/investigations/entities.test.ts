@@ -153,6 +153,20 @@ describe('entities', () => {
     assert.equal(empty.status, 400);
   });
 
+  test('tags, tag filter and search fold a final Σ and a dotted İ as the database does', async () => {
+    const other = await createBoard(t.app, 'Letters');
+    const b = `/api/investigations/${other.id}`;
+    const h = other.users.member.headers;
+    const created = await call(t.app, { method: 'POST', url: `${b}/entities`, headers: h, payload: { entity_type: 'location', title: 'ΟΔΟΣ ΑΘΗΝΑΣ', tags: ['ΟΔΟΣ', 'İzmir'] } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const entity = (await call(t.app, { method: 'GET', url: `${b}/entities/${created.body.id}`, headers: h })).body;
+    assert.deepEqual(entity.tags.map((tag: { name: string }) => tag.name).sort(), ['İzmir', 'ΟΔΟΣ'], 'no tag dropped');
+    const ids = async (query: string) => (await call(t.app, { method: 'GET', url: `${b}/entities?${query}`, headers: h })).body.entities.map((e: { id: string }) => e.id);
+    assert.deepEqual(await ids(`tag=${encodeURIComponent('ΟΔΟΣ')}`), [created.body.id]);
+    assert.deepEqual(await ids(`tag=${encodeURIComponent('İzmir')}`), [created.body.id]);
+    assert.deepEqual(await ids(`search=${encodeURIComponent('ΟΔΟΣ')}`), [created.body.id]);
+  });
+
   test('filters: type, tag (name in any case, or id) and case-insensitive search', async () => {
     const other = await createBoard(t.app, 'Filters');
     const b = `/api/investigations/${other.id}`;

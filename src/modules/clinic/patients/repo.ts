@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { newId, now, todayUtc } from '../../../core/db/columns.js';
 import { preparedQuery } from '../../../core/db/prepared.js';
+import { lowered } from '../../../core/db/search.js';
 import { nextNumber, type Trx } from '../common.js';
 import type { ClinicDb, PatientsTable } from '../tables.js';
 import { ageOn, formatOpNumber, identifierTerms, identityKey, namePrefixes, opKey, prefixUpperBound, searchPrefixes } from './rules.js';
@@ -307,7 +308,7 @@ export async function listPatients(db: Db, filter: PatientsQuery): Promise<{ row
   if (prefixes.length > 0) query = query.where('op_key', 'in', matchingIds(db, prefixes, sources));
   if (filter.gender) query = query.where('gender', '=', filter.gender);
   if (filter.insurance_type) query = query.where('insurance_type', '=', filter.insurance_type);
-  if (filter.area) query = query.where(sql`lower(area)`, '=', filter.area.trim().toLowerCase());
+  if (filter.area) query = query.where(sql`lower(area)`, '=', lowered(filter.area.trim()));
   const total = filtered || prefixes.length > 0
     ? query.select(countAll).executeTakeFirstOrThrow()
     : // Every active patient: the running count, as counting 100,000 rows costs a scan on PostgreSQL.

@@ -1,6 +1,6 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
-import { textMatches } from '../../../core/db/search.js';
+import { lowered, textMatches } from '../../../core/db/search.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { conflict } from '../../../core/http/errors.js';
 import { bumpVersion, type Db } from '../access.js';
@@ -119,7 +119,7 @@ export async function listEntities(db: Db, investigationId: string, query: Entit
           .innerJoin('inv_tags as t', 't.id', 'et.tag_id')
           .select(sql`1`.as('one'))
           .whereRef('et.entity_id', '=', 'e.id')
-          .where((tb) => tb.or([tb('t.id', '=', tag), tb(sql`lower(t.name)`, '=', tag.toLowerCase())])),
+          .where((tb) => tb.or([tb('t.id', '=', tag), tb(sql`lower(t.name)`, '=', lowered(tag))])),
       ),
     );
   }

@@ -1,5 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
+import { lowered } from '../../../core/db/search.js';
+import { conflict } from '../../../core/http/errors.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { bumpVersion, type Db } from '../access.js';
 import type { InvestigationsTables } from '../tables.js';
@@ -62,17 +64,19 @@ export async function deleteTag(db: Db, investigationId: string, tagId: string):
  */
 export async function ensureTags(trx: Trx, investigationId: string, names: string[]): Promise<string[]> {
   if (names.length === 0) return [];
-  const lowered = names.map((name) => name.toLowerCase());
+  // Folded by the database, as its unique index on lower(name) folds them (see `lowered`).
+  const folded = (await trx.selectNoFrom(names.map((name, index) => lowered(name).as(`k${index}`))).executeTakeFirstOrThrow()) as Record<string, string>;
+  const keys = names.map((_, index) => folded[`k${index}`]!);
   const find = () =>
     trx
       .selectFrom('inv_tags')
       .select(['id', sql<string>`lower(name)`.as('key')])
       .where('investigation_id', '=', investigationId)
-      .where(sql`lower(name)`, 'in', lowered)
+      .where(sql`lower(name)`, 'in', keys)
       .execute();
   let existing = await find();
   const known = new Set(existing.map((row) => row.key));
-  const missing = names.filter((name) => !known.has(name.toLowerCase()));
+  const missing = names.filter((_, index) => !known.has(keys[index]!));
   if (missing.length > 0) {
     const at = now();
     await trx
@@ -83,5 +87,8 @@ export async function ensureTags(trx: Trx, investigationId: string, names: strin
     existing = await find();
   }
   const byKey = new Map(existing.map((row) => [row.key, row.id]));
-  return lowered.map((key) => byKey.get(key)!).filter(Boolean);
+  const ids = keys.map((key) => byKey.get(key));
+  // Only a tag deleted between its insert and this read is missing: refuse rather than drop it.
+  if (ids.includes(undefined)) throw conflict('A tag was deleted meanwhile; try again', 'TAG_CHANGED');
+  return [...new Set(ids as string[])];
 }
