@@ -350,3 +350,28 @@ describe('concurrent deletes: one 200, the rest 404 (on PostgreSQL all answered 
     assert.equal(storedFiles(t).length, before);
   });
 });
+
+describe('a file arriving while its entity is deleted (PostgreSQL)', { skip: process.env.TEST_DATABASE_URL ? false : 'a PostgreSQL row lock stages the race' }, () => {
+  test('is removed with the entity, never left on disk with no row', async () => {
+    const { default: pg } = await import('pg');
+    const outside = new pg.Client({ connectionString: t.config.databaseUrl! });
+    await outside.connect();
+    try {
+      const entity = await createEntity(t.app, board.id, board.users.member);
+      const before = storedFiles(t).length;
+      // Another transaction holds a key-share lock on the entity (as any insert referencing it does),
+      // so the delete waits at the entity's row: the upload commits while it waits.
+      await outside.query('begin');
+      await outside.query('select 1 from inv_entities where id = $1 for key share', [entity]);
+      const deleting = call(t.app, { method: 'DELETE', url: `${base()}/entities/${entity}`, headers: member() });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const uploaded = await upload(entity, 'file', 'late.pdf', Buffer.from('%PDF-1.4 late'));
+      await outside.query('commit');
+      assert.equal((await deleting).status, 200);
+      assert.ok([201, 404].includes(uploaded.status), `upload ${uploaded.status}`);
+      await eventually(() => storedFiles(t).length === before, 'no file left behind');
+    } finally {
+      await outside.end();
+    }
+  });
+});

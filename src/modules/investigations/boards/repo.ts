@@ -76,17 +76,21 @@ export async function updateInvestigation(db: Db, id: string, body: UpdateInvest
 /**
  * Rows go by cascade; the storage keys of every file under the investigation are returned for
  * removal, or null when this delete removed nothing (a concurrent delete got it first).
+ * `lock` (PostgreSQL): the investigation's row and its entities' rows are locked before the files
+ * are listed, so an attachment or photo arriving meanwhile waits and then finds them gone (and
+ * removes its file), instead of leaving a file nothing points to.
  */
-export async function deleteInvestigation(db: Db, id: string): Promise<string[] | null> {
+export async function deleteInvestigation(db: Db, id: string, lock: boolean): Promise<string[] | null> {
   return db.transaction().execute(async (trx) => {
-    const keys = await fileKeysOf(trx, id);
+    if (lock) await trx.selectFrom('investigations').select('id').where('id', '=', id).forUpdate().execute();
+    const keys = await fileKeysOf(trx, id, lock);
     const result = await trx.deleteFrom('investigations').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) === 1 ? keys : null;
   });
 }
 
-/** Storage keys of every attachment and photo of an investigation, read in bounded pages. */
-async function fileKeysOf(trx: Trx, investigationId: string): Promise<string[]> {
+/** Storage keys of every attachment and photo of an investigation, read in bounded pages; `lock` locks every entity row read. */
+async function fileKeysOf(trx: Trx, investigationId: string, lock: boolean): Promise<string[]> {
   const PAGE = 1000;
   const keys: string[] = [];
   let after = '';
@@ -105,16 +109,11 @@ async function fileKeysOf(trx: Trx, investigationId: string): Promise<string[]> 
   }
   after = '';
   for (;;) {
-    const rows = await trx
-      .selectFrom('inv_entities')
-      .select(['id', 'photo_key'])
-      .where('investigation_id', '=', investigationId)
-      .where('photo_key', 'is not', null)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(PAGE)
-      .execute();
-    keys.push(...rows.map((row) => row.photo_key!));
+    // Locking, every entity is read: one without a photo now could be given one before the delete.
+    let page = trx.selectFrom('inv_entities').select(['id', 'photo_key']).where('investigation_id', '=', investigationId);
+    page = lock ? page.forUpdate() : page.where('photo_key', 'is not', null);
+    const rows = await page.where('id', '>', after).orderBy('id').limit(PAGE).execute();
+    keys.push(...rows.flatMap((row) => (row.photo_key === null ? [] : [row.photo_key])));
     if (rows.length < PAGE) break;
     after = rows[rows.length - 1]!.id;
   }

@@ -86,7 +86,7 @@ export async function boardRoutes(fastify: FastifyInstance, { db, storage }: Mod
     '/api/investigations/:id',
     { config: OWN, schema: { tags, summary: 'Delete the investigation with everything in it, files included (owner)', params: IdParams, response: { 200: MessageBody } } },
     async (request) => {
-      const keys = await repo.deleteInvestigation(db, request.params.id);
+      const keys = await repo.deleteInvestigation(db, request.params.id, app.database.dialect === 'postgres');
       if (keys === null) throw notFound('Investigation');
       await removeFiles(storage, keys, request.log);
       publish(app, request.params.id, 'investigation.deleted', { id: request.params.id });

@@ -221,10 +221,14 @@ export async function updateEntity(
 /**
  * Deletes the entity; links, comments, attachments and tag assignments go by cascade. Returns the
  * storage keys of its files (attachments and photo) for removal, or null when there is no such entity.
+ * `lock` (PostgreSQL): the entity's row is locked before its files are listed, so an attachment or
+ * photo arriving meanwhile waits and then finds the entity gone (and removes its file), instead of
+ * committing between the listing and the delete and leaving a file nothing points to.
  */
-export async function deleteEntity(db: Db, investigationId: string, entityId: string): Promise<string[] | null> {
+export async function deleteEntity(db: Db, investigationId: string, entityId: string, lock: boolean): Promise<string[] | null> {
   return db.transaction().execute(async (trx) => {
-    const entity = await trx.selectFrom('inv_entities').select('photo_key').where('investigation_id', '=', investigationId).where('id', '=', entityId).executeTakeFirst();
+    const read = trx.selectFrom('inv_entities').select('photo_key').where('investigation_id', '=', investigationId).where('id', '=', entityId);
+    const entity = await (lock ? read.forUpdate() : read).executeTakeFirst();
     if (!entity) return null;
     const attachments = await trx.selectFrom('inv_attachments').select('storage_key').where('entity_id', '=', entityId).execute();
     const result = await trx.deleteFrom('inv_entities').where('investigation_id', '=', investigationId).where('id', '=', entityId).executeTakeFirst();

@@ -103,7 +103,7 @@ export async function entityRoutes(fastify: FastifyInstance, { db, storage }: Mo
     },
     async (request) => {
       const { id, entity_id } = request.params;
-      const keys = await repo.deleteEntity(db, id, entity_id);
+      const keys = await repo.deleteEntity(db, id, entity_id, app.database.dialect === 'postgres');
       if (keys === null) throw notFound('Entity');
       await removeFiles(storage, keys, request.log);
       publish(app, id, 'entity.deleted', { id: entity_id });
