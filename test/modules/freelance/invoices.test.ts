@@ -237,7 +237,8 @@ describe('freelance invoices', () => {
     const sent = await alice.put(`/api/invoices/${invoice.id}`, { status: 'sent', items: [{ description: 'More', quantity: 2, rate: 49.99 }] });
     assert.equal(sent.status, 200);
     assert.equal(sent.body.status, 'sent');
-    for (const change of [{ items: [] }, { tax: 1 }, { discount: 0 }, { currency: 'EUR' }]) {
+    // Also when the change would break a rule of totals (discount over subtotal + tax): the edit is not allowed at all.
+    for (const change of [{ items: [] }, { tax: 1 }, { discount: 0 }, { discount: 500 }, { currency: 'EUR' }]) {
       const locked = await alice.put(`/api/invoices/${invoice.id}`, change);
       assert.equal(locked.status, 409, JSON.stringify(change));
       assert.equal(locked.body.code, 'INVOICE_LOCKED');

@@ -47,25 +47,32 @@ export async function invoiceRoutes(fastify: FastifyInstance): Promise<void> {
         if (body.status === 'paid') changes.paid_at = now();
       }
 
+      const editable = isInvoiceEditable(stored);
+      const locked = () => conflict(`Items, amounts, client and currency can only change while the invoice is a draft (it is ${effective})`, 'INVOICE_LOCKED');
       // Items and amounts: recomputed from what is sent merged with what is stored.
       if (body.items !== undefined || body.tax !== undefined || body.discount !== undefined) {
-        const amounts = totalsOfStoredItems(
-          body.items !== undefined ? storedItemsOf(body.items) : repo.parseItems(row.items),
-          body.tax !== undefined ? centsOf(body.tax, 'tax') : Number(row.tax),
-          body.discount !== undefined ? centsOf(body.discount, 'discount') : Number(row.discount),
-        );
+        const items = body.items !== undefined ? storedItemsOf(body.items) : repo.parseItems(row.items);
+        const tax = body.tax !== undefined ? centsOf(body.tax, 'tax') : Number(row.tax);
+        const discount = body.discount !== undefined ? centsOf(body.discount, 'discount') : Number(row.discount);
+        let amounts: ReturnType<typeof totalsOfStoredItems>;
+        try {
+          amounts = totalsOfStoredItems(items, tax, discount);
+        } catch (error) {
+          // Totals that break a rule are a change, and a locked invoice takes none: 409, not the rule's 400.
+          if (!editable) throw locked();
+          throw error;
+        }
         const same =
           JSON.stringify(amounts.items) === row.items && amounts.tax === Number(row.tax) && amounts.discount === Number(row.discount);
         if (!same) changes.amounts = amounts;
       }
       if (body.client_id !== undefined && body.client_id !== row.client_id) {
+        if (!editable) throw locked();
         await assertOwnReference(trx, 'freelance_clients', userId, body.client_id, 'client_id');
         changes.client_id = body.client_id;
       }
       if (body.currency !== undefined && body.currency !== row.currency) changes.currency = body.currency;
-      if ((changes.amounts || changes.client_id || changes.currency) && !isInvoiceEditable(stored)) {
-        throw conflict(`Items, amounts, client and currency can only change while the invoice is a draft (it is ${effective})`, 'INVOICE_LOCKED');
-      }
+      if ((changes.amounts || changes.client_id || changes.currency) && !editable) throw locked();
 
       if (body.date !== undefined) changes.date = body.date;
       if (body.due_date !== undefined) changes.due_date = body.due_date;
