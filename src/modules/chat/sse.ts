@@ -45,10 +45,12 @@ export function openSse(reply: FastifyReply): SseStream {
 
 /**
  * Calls `onGone` when the client disconnects before its answer was completely sent (not when the
- * response ends normally).
+ * response ends normally), also when it already left, during an await before this was called.
  */
-export function onClientGone(reply: FastifyReply, onGone: () => void): void {
-  reply.raw.on('close', () => {
+export function onClientGone(reply: Pick<FastifyReply, 'raw'>, onGone: () => void): void {
+  const gone = () => {
     if (!reply.raw.writableFinished) onGone();
-  });
+  };
+  if (reply.raw.destroyed) gone();
+  else reply.raw.on('close', gone);
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { RecentAverage, cacheKey, estimatedWaitMs, nextIndex, queuePosition, ratio, totalChars, withSystemPrompt, wordChunks } from '../../../src/modules/chat/rules.js';
+import { onClientGone } from '../../../src/modules/chat/sse.js';
 import { keepAliveValue, openAiBase, type ChatMessage } from '../../../src/modules/chat/upstream.js';
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
@@ -100,4 +103,40 @@ test('keep_alive: numbers are seconds, anything else a duration string; OpenAI b
   assert.equal(keepAliveValue('15m'), '15m');
   assert.equal(openAiBase('http://host:8000/v1/'), 'http://host:8000');
   assert.equal(openAiBase('http://host:8000'), 'http://host:8000');
+});
+
+describe('onClientGone', () => {
+  test('fires for a client that left before it was registered, and not for a finished answer', async () => {
+    const calls: string[] = [];
+    const server = http.createServer((req, res) => {
+      if (req.url === '/left') {
+        // Registered only after the client has gone, as after an await in a handler.
+        res.on('close', () => {
+          onClientGone({ raw: res }, () => calls.push('left'));
+          server.emit('checked');
+        });
+        return;
+      }
+      res.end('done', () => {
+        onClientGone({ raw: res }, () => calls.push('finished'));
+        server.emit('checked');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const checked = () => new Promise((resolve) => server.once('checked', resolve));
+      const leftChecked = checked();
+      const leaving = http.get({ port, host: '127.0.0.1', path: '/left' });
+      leaving.on('error', () => undefined);
+      setTimeout(() => leaving.destroy(), 50);
+      await leftChecked;
+      const finishedChecked = checked();
+      await new Promise((resolve) => http.get({ port, host: '127.0.0.1', path: '/done' }, (res) => res.resume().on('end', resolve)));
+      await finishedChecked;
+      assert.deepEqual(calls, ['left']);
+    } finally {
+      server.close();
+    }
+  });
 });
