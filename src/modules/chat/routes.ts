@@ -8,7 +8,7 @@ import type { JobQueue, JobOutcome } from './jobs.js';
 import type { JobPeers, JobStream } from './peers.js';
 import { MAX_TOTAL_CHARS, ratio, totalChars, withSystemPrompt, wordChunks } from './rules.js';
 import { ActionReply, CacheAction, CacheStats, CancelReply, ChatBody, ChatReply, JobParams, QueueAccepted, QueueBody, QueueQuery, QueueReply, SseBody } from './schema.js';
-import { onClientGone, openSse, type SseStream } from './sse.js';
+import { onClientGone, onResponseClosed, openSse, type SseStream } from './sse.js';
 import { blameForModel, type ChatMessage, type Upstream, type UpstreamRequest } from './upstream.js';
 
 export interface ChatRouteOptions {
@@ -216,7 +216,7 @@ export async function chatRoutes(fastify: FastifyInstance, options: ChatRouteOpt
       const id = request.params.request_id;
       const job = jobs.liveJob(owner, id);
       // Asking other processes takes a moment: a client that left meanwhile has already closed.
-      const onClose = (listener: () => void) => (reply.raw.destroyed ? listener() : void reply.raw.on('close', listener));
+      const onClose = (listener: () => void) => onResponseClosed(reply, listener);
       if (job && !job.outcome) {
         const { generation, settled } = job;
         streamLiveJob(

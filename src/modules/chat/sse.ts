@@ -43,14 +43,18 @@ export function openSse(reply: FastifyReply): SseStream {
   };
 }
 
+/** Calls `listener` once the response has closed: at once when it already has (a client may leave during an await). */
+export function onResponseClosed(reply: Pick<FastifyReply, 'raw'>, listener: () => void): void {
+  if (reply.raw.destroyed) listener();
+  else reply.raw.on('close', listener);
+}
+
 /**
  * Calls `onGone` when the client disconnects before its answer was completely sent (not when the
  * response ends normally), also when it already left, during an await before this was called.
  */
 export function onClientGone(reply: Pick<FastifyReply, 'raw'>, onGone: () => void): void {
-  const gone = () => {
+  onResponseClosed(reply, () => {
     if (!reply.raw.writableFinished) onGone();
-  };
-  if (reply.raw.destroyed) gone();
-  else reply.raw.on('close', gone);
+  });
 }
