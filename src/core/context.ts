@@ -42,6 +42,13 @@ declare module 'fastify' {
 }
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The database's change generation when the caller authenticated (SQLite; see
+     * `Database.changeGeneration`): what `UnchangedReads` (`src/core/db/unchanged-reads.ts`) keys on.
+     */
+    dataGeneration: number | undefined;
+  }
   interface FastifyContextConfig {
     /** A health probe or metrics scrape: answered even while load is shed, so it can say how the server is. */
     probe?: boolean;

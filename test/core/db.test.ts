@@ -16,7 +16,9 @@ import type { Kysely } from 'kysely';
 import { textMatches } from '../../src/core/db/search.js';
 import { nextSequenceValue } from '../../src/core/db/sequences.js';
 import { rowBuilder } from '../../src/core/db/sqlite-rows.js';
-import { registerUser, startTestApp, type TestApp } from '../helpers/app.js';
+import { UnchangedReads } from '../../src/core/db/unchanged-reads.js';
+import type { AppModule } from '../../src/core/module.js';
+import { call, registerUser, startTestApp, type TestApp } from '../helpers/app.js';
 
 describe('database layer', () => {
   let t: TestApp;
@@ -317,6 +319,60 @@ describe('SQLite change generation', { skip: process.env.TEST_DATABASE_URL ? 'SQ
       await other.close();
       await database.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('reads remembered while the database is unchanged (UnchangedReads)', () => {
+  test('one read per change generation for an authenticated caller; a write here or in another process, or no caller, reads again; an absent answer is never kept', async () => {
+    const remembered = new UnchangedReads<{ read: number }>(100);
+    let reads = 0;
+    const probe: AppModule = {
+      name: 'probe',
+      migrations: [],
+      async plugin(app) {
+        app.get<{ Params: { key: string } }>('/api/probe/:key', async (request) => {
+          // Optional authentication, as the chat routes have: an anonymous caller has no generation.
+          await app.authenticate(request);
+          const answer = await remembered.get(request, request.params.key, async () => {
+            reads++;
+            return request.params.key === 'absent' ? undefined : { read: reads };
+          });
+          return answer ?? { read: 0 };
+        });
+      },
+    };
+    const t = await startTestApp({}, { modules: [probe] });
+    let other: BetterSqlite3.Database | undefined;
+    try {
+      const user = await registerUser(t.app);
+      const probeRead = async (key: string, headers: Record<string, string> = user.headers) => {
+        const before = reads;
+        const { status, body } = await call(t.app, { method: 'GET', url: `/api/probe/${key}`, headers });
+        assert.equal(status, 200);
+        return { value: body.read as number, didRead: reads > before };
+      };
+      const sqlite = !process.env.TEST_DATABASE_URL;
+
+      assert.equal((await probeRead('a')).didRead, true);
+      assert.equal((await probeRead('a')).didRead, !sqlite, sqlite ? 'nothing changed: remembered' : 'PostgreSQL has no generation: read every time');
+      assert.equal((await probeRead('b')).didRead, true, 'each key is read on its own');
+      assert.equal((await probeRead('a', {})).didRead, true, 'an anonymous caller reads');
+      assert.equal((await probeRead('absent')).didRead, true);
+      assert.equal((await probeRead('absent')).didRead, true, 'nothing found: nothing remembered');
+      if (!sqlite) return;
+
+      await call(t.app, { method: 'PUT', url: '/api/auth/me', headers: user.headers, payload: { name: 'Changed here' } });
+      assert.equal((await probeRead('a')).didRead, true, 'a write of this process');
+      assert.equal((await probeRead('a')).didRead, false);
+
+      other = new BetterSqlite3(path.join(t.config.dataDir, 'app.db'));
+      other.prepare('update users set name = ? where id = ?').run('Changed elsewhere', user.user.id);
+      assert.equal((await probeRead('a')).didRead, true, 'a commit of another connection');
+      assert.equal((await probeRead('a')).didRead, false);
+    } finally {
+      other?.close();
+      await t.close();
     }
   });
 });

@@ -50,6 +50,7 @@ export function registerGuards(app: FastifyInstance): void {
     // Taken before the read: a write after this point moves it, so the entry stored below is
     // never trusted past a change it may not have seen.
     const generation = app.database.changeGeneration?.();
+    request.dataGeneration = generation;
     const known = token.session;
     if (known !== undefined && known.generation === generation && known.expiresAt > now()) return known.user;
     const found = await findSessionUser(app.db, token.sid, token.sub);
@@ -60,6 +61,7 @@ export function registerGuards(app: FastifyInstance): void {
     return user;
   }
 
+  app.decorateRequest('dataGeneration', undefined);
   app.decorate('authenticate', authenticate);
   app.decorate('requireUser', async (request: FastifyRequest) => {
     const user = await authenticate(request);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { preparedQuery } from '../../core/db/prepared.js';
+import { UnchangedReads } from '../../core/db/unchanged-reads.js';
 import { forbidden } from '../../core/http/errors.js';
 import type { ClinicDb } from './tables.js';
 
@@ -33,7 +34,7 @@ export const mayReadPatients = (roles: readonly ClinicRole[] | undefined): boole
 declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's effective clinic roles, set by a clinic role guard. */
-    clinicRoles?: ClinicRole[];
+    clinicRoles?: readonly ClinicRole[];
   }
 }
 
@@ -44,18 +45,21 @@ const staffRolesQuery = preparedQuery((db: Kysely<ClinicDb>, userId: string) => 
  * A global admin acts as a clinic admin: they grant the roles, so they could grant themselves
  * `admin` anyway; saying so up front avoids a lock-out when no clinic admin exists yet.
  */
-export async function effectiveRoles(db: Kysely<ClinicDb>, user: { id: string; role: string }): Promise<ClinicRole[]> {
+export async function effectiveRoles(db: Kysely<ClinicDb>, user: { id: string; role: string }): Promise<readonly ClinicRole[]> {
   const rows = await staffRolesQuery(db, user.id);
   const roles = new Set(rows.map((row) => row.role as ClinicRole));
   if (user.role === 'admin') roles.add('admin');
-  return [...roles];
+  return Object.freeze([...roles]);
 }
+
+/** Each caller's roles, read again once the database has changed. */
+const rolesOf = new UnchangedReads<readonly ClinicRole[]>(10_000);
 
 /** An onRequest hook: 401 without a session, 403 unless the caller holds one of `allowed`. */
 export function requireClinicRole(app: FastifyInstance, db: Kysely<ClinicDb>, allowed: readonly ClinicRole[]) {
   return async function clinicRoleGuard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     await app.requireUser.call(app, request, reply);
-    const roles = await effectiveRoles(db, request.user);
+    const roles = await rolesOf.get(request, request.user.id, () => effectiveRoles(db, request.user));
     request.clinicRoles = roles;
     if (roles.length === 0) throw forbidden('A clinic staff role is required');
     if (!roles.some((role) => allowed.includes(role))) throw forbidden(`This needs one of the clinic roles: ${allowed.join(', ')}`);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { preparedQuery } from '../../core/db/prepared.js';
+import { UnchangedReads } from '../../core/db/unchanged-reads.js';
 import type { CoreTables } from '../../core/db/tables.js';
 import { forbidden, notFound } from '../../core/http/errors.js';
 import type { InvestigationsTables, MemberRole } from './tables.js';
@@ -30,7 +31,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** The caller's membership of the investigation in the URL (set when the route names a role). */
-    membership: Membership;
+    membership: Readonly<Membership>;
   }
 }
 
@@ -44,10 +45,13 @@ const membershipQuery = preparedQuery((db: Db, investigationId: string, userId: 
     .where('m.user_id', '=', userId),
 );
 
-export async function findMembership(db: Db, investigationId: string, userId: string): Promise<Membership | null> {
+export async function findMembership(db: Db, investigationId: string, userId: string): Promise<Readonly<Membership> | undefined> {
   const [row] = await membershipQuery(db, investigationId, userId);
-  return row ? { investigationId, userId, role: row.role, version: Number(row.version) } : null;
+  return row ? Object.freeze({ investigationId, userId, role: row.role, version: Number(row.version) }) : undefined;
 }
+
+/** Memberships checked before each request, read again once the database has changed (`version` with them). */
+const memberships = new UnchangedReads<Readonly<Membership>>(10_000);
 
 /**
  * Marks a change that shows in the entity list. Called in the transaction of the change (or after
@@ -68,7 +72,11 @@ export function registerAccessHook(app: FastifyInstance, db: Db): void {
     const required = request.routeOptions.config.investigationRole;
     if (required === undefined) return;
     const investigationId = (request.params as { id?: unknown }).id;
-    const membership = typeof investigationId === 'string' ? await findMembership(db, investigationId, request.user.id) : null;
+    const userId = request.user.id;
+    const membership =
+      typeof investigationId === 'string'
+        ? await memberships.get(request, `${investigationId} ${userId}`, () => findMembership(db, investigationId, userId))
+        : undefined;
     if (!membership) throw notFound('Investigation');
     if (!hasRole(membership.role, required)) throw forbidden(`This needs the ${required} role or higher in this investigation`);
     request.membership = membership;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { CLINIC_ROLES } from '../../../src/modules/clinic/roles.js';
 import type { ClinicTables } from '../../../src/modules/clinic/tables.js';
@@ -144,6 +146,19 @@ describe('staff administration', () => {
     const audit = await call(app, { method: 'GET', url: `/api/audit?resource=staff&action=update`, headers: admin.headers });
     assert.equal(audit.body.pagination.total, 2);
     assert.deepEqual(audit.body.entries[0].details.removed.sort(), ['nurse', 'receptionist']);
+  });
+
+  test('a role revoked by another process stops working at the next request', { skip: process.env.TEST_DATABASE_URL ? 'SQLite only: the revocation is committed through a second SQLite connection' : false }, async () => {
+    const nurse = await staffUser(app, admin, ['nurse']);
+    assert.equal((await call(app, { method: 'GET', url: '/api/patients', headers: nurse.headers })).status, 200);
+    assert.equal((await call(app, { method: 'GET', url: '/api/patients', headers: nurse.headers })).status, 200);
+    const other = new BetterSqlite3(path.join(t.config.dataDir, 'app.db'));
+    try {
+      other.prepare('delete from clinic_staff_roles where user_id = ?').run(nurse.user.id);
+    } finally {
+      other.close();
+    }
+    assert.equal((await call(app, { method: 'GET', url: '/api/patients', headers: nurse.headers })).status, 403);
   });
 
   test('a clinic admin may grant roles but not drop their own admin role', async () => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { call, registerUser, type TestApp } from '../../helpers/app.js';
 import { createBoard, createInvestigation, join, setRole, startInvestigationsApp } from './helpers.js';
 
@@ -305,6 +307,33 @@ describe('members', () => {
       .execute();
     const stale = await call(t.app, { method: 'GET', url: `/api/investigations/${board.id}/members`, headers: board.users.owner.headers });
     assert.equal(stale.body.members.find((m: { id: string }) => m.id === board.users.viewer.user.id).online, false);
+  });
+});
+
+describe('the membership check remembered while nothing changes', { skip: process.env.TEST_DATABASE_URL ? 'SQLite only: PostgreSQL reads the membership on every request' : false }, () => {
+  test('a removal by another process or through the API counts at the next request', async () => {
+    const app = await startInvestigationsApp();
+    let other: BetterSqlite3.Database | undefined;
+    try {
+      const board = await createBoard(app.app);
+      // The tag list reads no membership of its own: only the check stands between a non-member and it.
+      const get = async (headers: Record<string, string>) => (await call(app.app, { method: 'GET', url: `/api/investigations/${board.id}/tags`, headers })).status;
+      assert.equal(await get(board.users.member.headers), 200);
+      assert.equal(await get(board.users.member.headers), 200);
+
+      // Another process (a second worker, the CLI) commits the removal.
+      other = new BetterSqlite3(path.join(app.config.dataDir, 'app.db'));
+      other.prepare('delete from inv_members where investigation_id = ? and user_id = ?').run(board.id, board.users.member.user.id);
+      assert.equal(await get(board.users.member.headers), 404);
+
+      assert.equal(await get(board.users.viewer.headers), 200);
+      const removed = await call(app.app, { method: 'DELETE', url: `/api/investigations/${board.id}/members/${board.users.viewer.user.id}`, headers: board.users.owner.headers });
+      assert.equal(removed.status, 200);
+      assert.equal(await get(board.users.viewer.headers), 404);
+    } finally {
+      other?.close();
+      await app.close();
+    }
   });
 });
 
