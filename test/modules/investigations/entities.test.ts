@@ -188,6 +188,10 @@ describe('entities', () => {
     assert.deepEqual(await ids('search=anna&type=evidence'), [car]);
     assert.deepEqual(await ids('tag=nope'), []);
     assert.deepEqual(await ids(''), [anna, car, park].sort());
+    // The contract's `?type=&search=&tag=`: a search box or tag picker left empty is no filter.
+    assert.deepEqual(await ids('search=&tag='), [anna, car, park].sort(), 'empty search and tag filter nothing');
+    assert.deepEqual(await ids('tag=%20%20'), [anna, car, park].sort(), 'a blank tag filters nothing');
+    assert.deepEqual(await ids('search=&type=person'), [anna]);
     assert.deepEqual((await call(t.app, { method: 'GET', url: `${b}/entities?limit=2`, headers: h })).body.entities.map((e: { id: string }) => e.id), [park, car], 'newest first, limited');
     assert.equal((await call(t.app, { method: 'GET', url: `${b}/entities?type=vehicle`, headers: h })).status, 400);
     assert.equal((await call(t.app, { method: 'GET', url: `${b}/entities?limit=5001`, headers: h })).status, 400);

@@ -109,9 +109,9 @@ async function toEntities(db: Db | Trx, rows: EntityRow[]): Promise<Entity[]> {
 export async function listEntities(db: Db, investigationId: string, query: EntitiesQuery): Promise<Entity[]> {
   let select = selectEntities(db).where('e.investigation_id', '=', investigationId);
   if (query.type !== undefined) select = select.where('e.type', '=', query.type);
-  if (query.search !== undefined) select = select.where(textMatches(['e.title', 'e.description'], query.search));
-  if (query.tag !== undefined) {
-    const tag = query.tag.trim();
+  if (query.search) select = select.where(textMatches(['e.title', 'e.description'], query.search));
+  const tag = query.tag?.trim();
+  if (tag) {
     select = select.where((eb) =>
       eb.exists(
         eb

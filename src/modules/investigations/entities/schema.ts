@@ -74,8 +74,9 @@ export const ENTITY_LIST_MAX = 5000;
 
 export const EntitiesQuery = Type.Object({
   type: Type.Optional(EntityType),
-  search: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  tag: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'A tag id or a tag name (any case)' })),
+  // Empty (`?search=&tag=`, a search box or tag picker left blank) is no filter, as `search` on clients.
+  search: Type.Optional(Type.String({ maxLength: 200 })),
+  tag: Type.Optional(Type.String({ maxLength: 50, description: 'A tag id or a tag name (any case); blank is no filter' })),
   limit: Type.Integer({ minimum: 1, maximum: ENTITY_LIST_MAX, default: ENTITY_LIST_DEFAULT }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
 });
