@@ -15,7 +15,7 @@ import {
 } from '../../../src/modules/freelance/invoices/rules.js';
 import { centsOf, hoursFromSeconds, lineAmountCents } from '../../../src/modules/freelance/money.js';
 import { extractKeywords, scoreResume, tokenize, type AtsResume } from '../../../src/modules/freelance/resumes/ats.js';
-import { durationSeconds, endAfter, entryAmountCents, MAX_ENTRY_SECONDS, normaliseTime, periodStarts, resolveNewEntryTimes, stoppedDuration } from '../../../src/modules/freelance/time-tracking/rules.js';
+import { durationSeconds, endAfter, entryAmountCents, MAX_ENTRY_SECONDS, normaliseTime, periodEnds, periodStarts, resolveNewEntryTimes, stoppedDuration } from '../../../src/modules/freelance/time-tracking/rules.js';
 
 function assertAppError(fn: () => unknown, status: number, code: string, field?: string) {
   assert.throws(fn, (error: unknown) => {
@@ -215,6 +215,12 @@ describe('timer rules', () => {
     // A Sunday belongs to the week that started six days before.
     assert.equal(periodStarts(new Date('2024-05-19T23:59:59Z')).week, '2024-05-13T00:00:00.000Z');
     assert.equal(periodStarts(new Date('2024-05-13T00:00:00Z')).week, '2024-05-13T00:00:00.000Z');
+    // Each period ends where the next one begins, so a later entry is not counted in it.
+    assert.deepEqual(periodEnds(new Date('2024-12-31T13:14:15Z')), {
+      today: '2025-01-01T00:00:00.000Z',
+      week: '2025-01-06T00:00:00.000Z',
+      month: '2025-01-01T00:00:00.000Z',
+    });
   });
 
   it('resolves a new entry: timer, finished by end or by duration', () => {

@@ -187,6 +187,8 @@ describe('freelance time tracking', () => {
     await frank.post('/api/time-tracking', { description: 'old', start_time: '2020-01-01T00:00:00Z', duration: 1800, hourly_rate: 33.33 });
     // 10 min non-billable this month (first instant of the month).
     await frank.post('/api/time-tracking', { description: 'admin', start_time: iso(monthStart), duration: 600, is_billable: false });
+    // 20 min recorded for a later month (planned, or a wrong year): not today's, this week's or this month's.
+    await frank.post('/api/time-tracking', { description: 'later', start_time: iso(Date.UTC(now.getUTCFullYear() + 1, 0, 1)), duration: 1200, is_billable: false });
     // A running timer started up to 2 minutes ago (today) counts in today's figures.
     const runningSince = Math.max(todayStart, now.getTime() - 120_000);
     const running = Math.floor((now.getTime() - runningSince) / 1000);
@@ -197,6 +199,7 @@ describe('freelance time tracking', () => {
     assert.ok(summary.today_seconds >= today && summary.today_seconds < today + 80, JSON.stringify(summary));
     assert.ok(summary.month_seconds >= 3600 + 600 + running && summary.month_seconds < 3600 + 600 + running + 80, JSON.stringify(summary));
     assert.ok(summary.week_seconds >= 3600 + running, JSON.stringify(summary));
+    assert.ok(summary.week_seconds < 3600 + 600 + running + 80, JSON.stringify(summary));
     assert.equal(summary.billable_seconds, 3600 + 1800);
     assert.equal(summary.unbilled_amount, 66.67); // 50.00 + 0.5 h x 33.33 = 16.665 -> 16.67
   });

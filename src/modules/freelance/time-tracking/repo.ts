@@ -6,7 +6,7 @@ import { findOwnedRow, type FreelanceDb } from '../common.js';
 import { hoursFromSeconds, lineAmountCents } from '../money.js';
 import type { StoredItem } from '../invoices/rules.js';
 import type { FreelanceTables, FreelanceTimeEntriesTable } from '../tables.js';
-import { periodStarts } from './rules.js';
+import { periodEnds, periodStarts } from './rules.js';
 import type { TimeEntry, TimeEntryListQuery } from './schema.js';
 
 type EntryRow = Selectable<FreelanceTimeEntriesTable>;
@@ -128,13 +128,16 @@ const entryCents = sql`((${hundredthsOfHours} / 100) * coalesce(hourly_rate, 0) 
 
 export async function timeSummary(db: FreelanceDb, userId: string, at = new Date()) {
   const starts = periodStarts(at);
+  // Bounded on both sides: an entry recorded for a later day is not today's (nor this week's or month's).
+  const ends = periodEnds(at);
+  const within = (period: keyof typeof starts) => sql`start_time >= ${starts[period]} and start_time < ${ends[period]}`;
   const [finished, running] = await Promise.all([
     db
       .selectFrom('freelance_time_entries')
       .select([
-        sql<number>`coalesce(sum(case when start_time >= ${starts.today} then duration else 0 end), 0)`.as('today_seconds'),
-        sql<number>`coalesce(sum(case when start_time >= ${starts.week} then duration else 0 end), 0)`.as('week_seconds'),
-        sql<number>`coalesce(sum(case when start_time >= ${starts.month} then duration else 0 end), 0)`.as('month_seconds'),
+        sql<number>`coalesce(sum(case when ${within('today')} then duration else 0 end), 0)`.as('today_seconds'),
+        sql<number>`coalesce(sum(case when ${within('week')} then duration else 0 end), 0)`.as('week_seconds'),
+        sql<number>`coalesce(sum(case when ${within('month')} then duration else 0 end), 0)`.as('month_seconds'),
         sql<number>`coalesce(sum(case when is_billable = ${true} then duration else 0 end), 0)`.as('billable_seconds'),
         // Each entry rounds to the cent as its invoice line would (entryAmountCents in rules.ts).
         sql<number>`coalesce(sum(case when is_billable = ${true} and invoice_id is null then ${entryCents} else 0 end), 0)`.as(
@@ -148,11 +151,12 @@ export async function timeSummary(db: FreelanceDb, userId: string, at = new Date
   ]);
   // The running timer counts in the periods it started in, up to now.
   const runningSeconds = running ? Math.max(0, Math.floor((at.getTime() - Date.parse(running.start_time)) / 1000)) : 0;
-  const runningIn = (start: string) => (running && running.start_time >= start ? runningSeconds : 0);
+  const runningIn = (period: keyof typeof starts) =>
+    running && running.start_time >= starts[period] && running.start_time < ends[period] ? runningSeconds : 0;
   return {
-    today_seconds: Number(finished.today_seconds) + runningIn(starts.today),
-    week_seconds: Number(finished.week_seconds) + runningIn(starts.week),
-    month_seconds: Number(finished.month_seconds) + runningIn(starts.month),
+    today_seconds: Number(finished.today_seconds) + runningIn('today'),
+    week_seconds: Number(finished.week_seconds) + runningIn('week'),
+    month_seconds: Number(finished.month_seconds) + runningIn('month'),
     billable_seconds: Number(finished.billable_seconds),
     unbilled_amount: fromCents(Number(finished.unbilled_cents)),
   };

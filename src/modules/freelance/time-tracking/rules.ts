@@ -73,6 +73,16 @@ export function periodStarts(at: Date): PeriodStarts {
   };
 }
 
+/** Where each of those periods ends (exclusive): tomorrow, next Monday and the 1st of next month, 00:00 UTC. */
+export function periodEnds(at: Date): PeriodStarts {
+  const starts = periodStarts(at);
+  return {
+    today: new Date(Date.parse(starts.today) + 86_400_000).toISOString(),
+    week: new Date(Date.parse(starts.week) + 7 * 86_400_000).toISOString(),
+    month: new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)).toISOString(),
+  };
+}
+
 /** What a finished entry bills: hours to two decimals times its rate, in cents (as on the invoice). */
 export const entryAmountCents = (seconds: number, rateCents: number | null): number => lineAmountCents(hoursFromSeconds(seconds), rateCents ?? 0);
 
