@@ -288,6 +288,19 @@ describe('patients', () => {
     assert.equal((await list('search=%25')).pagination.total, 0);
   });
 
+  test('a name is found as it was written, punctuation included (O’Neil, St.Clair, Ng’ang’a)', async () => {
+    // A phone keyboard types the typographic apostrophe; the name's words are split at it, and so must the search be.
+    const oneil = await createPatient(app, desk, { first_name: 'Aoife', last_name: 'O’Neil' });
+    const clair = await createPatient(app, desk, { first_name: 'Jeannot', last_name: 'St.Clair' });
+    const nganga = await createPatient(app, desk, { first_name: 'Kimani', last_name: 'Ng’ang’a' });
+    const only = (body: Awaited<ReturnType<typeof list>>) => body.patients.map((patient) => patient.id);
+    for (const [term, id] of [['O’Neil', oneil.id], ['aoife o’neil', oneil.id], ['St.Clair', clair.id], ['jeannot st.clair', clair.id], ['Ng’ang’a', nganga.id], ['kimani ng’ang’a', nganga.id]] as const) {
+      assert.deepEqual(only(await list(`search=${encodeURIComponent(term)}&limit=200`)), [id], term);
+    }
+    // A word of punctuation only still matches nothing (it is not an empty search).
+    assert.equal((await list('search=%E2%80%99')).pagination.total, 0);
+  });
+
   test('lists are paginated with a total, newest first, limit at most 200', async () => {
     const all = await list('limit=200');
     const active = await app.db.withTables<ClinicTables>().selectFrom('patients').select((eb) => eb.fn.countAll<number>().as('n')).where('archived_at', 'is', null).executeTakeFirstOrThrow();

@@ -58,6 +58,9 @@ describe('patient rules', () => {
     assert.deepEqual(searchPrefixes('  Mary  NJORÓGE '), ['mary', 'njoroge']);
     assert.deepEqual(searchPrefixes('+254 712-345'), ['254712345']);
     assert.deepEqual(searchPrefixes('OP-2026-001'), ['op-2026-001']);
+    assert.deepEqual(searchPrefixes('O’Neil St.Clair'), ['o', 'neil', 'st', 'clair']);
+    assert.deepEqual(searchPrefixes('SHA/123 ng\'ang\'a'), ['sha/123', "ng'ang'a"]);
+    assert.deepEqual(searchPrefixes('%'), ['%']);
     assert.deepEqual(searchPrefixes('   '), []);
     assert.equal(searchPrefixes('a b c d e f g').length, 5);
   });

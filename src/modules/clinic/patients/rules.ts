@@ -92,8 +92,16 @@ export function searchTerms(patient: SearchableFields): string[] {
 const PHONE_LIKE = /^\+?[\d\s().-]+$/;
 
 /**
+ * Where a typed word splits as a name word does (`nameWords`: "O’Neil", "St.Clair"), except at the
+ * characters identifiers hold: `-` (OP numbers) and `/` (insurance numbers).
+ */
+const SEARCH_WORD_BREAK = /[^\p{L}\p{N}'/-]+/u;
+
+/**
  * A search string -> the prefixes a patient must all match (at most 5). A phone-like word keeps
- * only its digits, so "+254 712" finds "0712 345 678"; an OP number keeps its hyphens.
+ * only its digits, so "+254 712" finds "0712 345 678"; an OP number keeps its hyphens. A word is
+ * split where a name's words are ("O’Neil" -> "o", "neil"), so a name is found as it was written;
+ * a word of punctuation only is kept whole (it matches nothing rather than everything).
  */
 export function searchPrefixes(search: string): string[] {
   const trimmed = search.trim();
@@ -101,6 +109,10 @@ export function searchPrefixes(search: string): string[] {
   if (PHONE_LIKE.test(trimmed) && /\d/.test(trimmed)) return [trimmed.replace(/\D/g, '')];
   const words = foldText(trimmed)
     .split(/\s+/)
+    .flatMap((word) => {
+      const parts = word.split(SEARCH_WORD_BREAK).filter(Boolean);
+      return parts.length > 0 ? parts : [word];
+    })
     .map((word) => word.replace(/^['",.]+|['",.]+$/g, ''))
     .filter(Boolean);
   return [...new Set(words)].slice(0, 5);
