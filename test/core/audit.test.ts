@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Kysely } from 'kysely';
 import { canonicalEntry, csvCell, entryHash, GENESIS_HASH } from '../../src/core/audit/chain.js';
@@ -124,5 +125,25 @@ describe('audit log (core)', () => {
     let filtered = '';
     for await (const chunk of auditCsvStream(db, { resource: 'csv' })) filtered += chunk;
     assert.equal(filtered.trimEnd().split('\r\n').length, 2);
+  });
+
+  test('verify while entries are being appended finds the chain intact (every run reported a break)', async () => {
+    // Entries committed during the walk are not a break: they are past the head the walk started from.
+    const runs = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? verifyAudit(db) : append(2000 + i, 'during-verify'))));
+    const verifies = runs.filter((run): run is Awaited<ReturnType<typeof verifyAudit>> => 'ok' in run);
+    assert.equal(verifies.length, 15);
+    assert.deepEqual(verifies.filter((run) => !run.ok), []);
+    assert.equal((await verifyAudit(db)).ok, true);
+  });
+
+  test('verify finds an entry inserted past the chain head', async () => {
+    const last = await db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+    const row = { ...last, seq: Number(last.seq) + 1, id: randomUUID(), prev_hash: last.hash, details: '{"forged":true}' };
+    const forged = { ...row, hash: entryHash(row) };
+    await db.insertInto('audit_log').values(forged).execute();
+    const result = await verifyAudit(db);
+    assert.deepEqual([result.ok, result.first_bad_id], [false, forged.id]);
+    await db.deleteFrom('audit_log').where('id', '=', forged.id).execute();
+    assert.equal((await verifyAudit(db)).ok, true);
   });
 });

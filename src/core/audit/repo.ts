@@ -157,18 +157,32 @@ export interface VerifyResult {
 const VERIFY_BATCH = 1000;
 
 /**
- * Walks the whole chain in order, a batch at a time: every entry must carry the next sequence
- * number, link to the previous entry's hash and hash to what it says. The chain head must match the
- * last entry, so deleting the newest entries is caught as well as editing or deleting any other.
+ * Walks the chain in order, a batch at a time: every entry must carry the next sequence number,
+ * link to the previous entry's hash and hash to what it says. The walk covers the chain as the head
+ * records it when verification starts: the head names the newest committed entry (its sequence
+ * number and hash are written in that entry's transaction), so entries appended while the walk runs
+ * are left for the next verification instead of being taken for a break. The last entry walked
+ * must be the one the head names, so deleting the newest entries is caught, and no entry may lie
+ * beyond the head as it is afterwards (one inserted directly, not through an append).
  */
 export async function verifyAudit<DB extends WithAudit>(database: Kysely<DB>): Promise<VerifyResult> {
   const db = narrow(database);
+  const readHead = () => db.selectFrom('audit_chain_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+  const head = await readHead();
+  const lastSeq = head ? Number(head.seq) : 0;
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let lastId: string | null = null;
   let checked = 0;
   for (;;) {
-    const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', expectedSeq).orderBy('seq', 'asc').limit(VERIFY_BATCH).execute();
+    const rows = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>=', expectedSeq)
+      .where('seq', '<=', lastSeq)
+      .orderBy('seq', 'asc')
+      .limit(VERIFY_BATCH)
+      .execute();
     for (const row of rows) {
       checked++;
       const intact = Number(row.seq) === expectedSeq && row.prev_hash === prevHash && entryHash({ ...row, seq: Number(row.seq) }) === row.hash;
@@ -179,10 +193,16 @@ export async function verifyAudit<DB extends WithAudit>(database: Kysely<DB>): P
     }
     if (rows.length < VERIFY_BATCH) break;
   }
-  const head = await db.selectFrom('audit_chain_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
-  if (!head || Number(head.seq) !== expectedSeq - 1 || head.hash !== prevHash) {
+  if (!head || expectedSeq - 1 !== lastSeq || head.hash !== prevHash) {
     // Entries after the last one found were removed (or the head was altered): the break is after it.
     return { ok: false, checked, first_bad_id: lastId };
+  }
+  // The newest entry first, then the head: an append committed in between only moves the head further.
+  const newest = await db.selectFrom('audit_log').select(['seq', 'id']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const headNow = await readHead();
+  if (newest && Number(newest.seq) > Number(headNow?.seq ?? 0)) {
+    const beyond = await db.selectFrom('audit_log').select('id').where('seq', '>', Number(headNow?.seq ?? 0)).orderBy('seq', 'asc').limit(1).executeTakeFirstOrThrow();
+    return { ok: false, checked, first_bad_id: beyond.id };
   }
   return { ok: true, checked, first_bad_id: null };
 }
