@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Migration } from '../../core/db/migrator.js';
+import { collapseIdentityKey } from './patients/rules.js';
 
 export const clinicMigrations: Migration[] = [
   {
@@ -183,6 +184,23 @@ export const clinicMigrations: Migration[] = [
     name: 'clinic_005_payment_references',
     async up(db) {
       await db.schema.createIndex('clinic_payments_reference').on('clinic_payments').columns(['reference', 'method']).execute();
+    },
+  },
+  {
+    // Identity keys now hold names with their words one space apart ("Mary  Ann" was a second
+    // patient). Keys written before are rewritten so that they match a new registration; one whose
+    // new form an active record already holds is left as it was (the two were registered apart and
+    // archiving one resolves them), as the unique index allows only one.
+    name: 'clinic_006_identity_key_spaces',
+    async up(db) {
+      const rows = await sql<{ id: string; identity_key: string }>`select id, identity_key from patients where identity_key is not null and archived_at is null order by op_key`.execute(db);
+      const held = new Set(rows.rows.map((row) => row.identity_key));
+      for (const row of rows.rows) {
+        const key = collapseIdentityKey(row.identity_key);
+        if (key === row.identity_key || held.has(key)) continue;
+        held.add(key);
+        await sql`update patients set identity_key = ${key} where id = ${row.id}`.execute(db);
+      }
     },
   },
 ];

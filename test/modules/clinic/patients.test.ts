@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { clinicMigrations } from '../../../src/modules/clinic/migrations.js';
 import type { ClinicTables } from '../../../src/modules/clinic/tables.js';
 import type { TestApp, TestUser } from '../../helpers/app.js';
 import { call, createPatient, createVisit, patientBody, staffUser, startClinic } from './helpers.js';
@@ -99,6 +100,16 @@ describe('patients', () => {
     });
     assert.equal(samePerson.status, 409);
     assert.equal(samePerson.body.existing_id, original.id);
+    // Names are the same whatever the spacing between their words (a double space typed at the desk).
+    const mary = await createPatient(app, desk, { first_name: 'Mary Ann', last_name: 'Atieno Odhiambo', date_of_birth: '1992-07-08', phone_number: '0711999888', national_id: null });
+    const spaced = await call(app, {
+      method: 'POST',
+      url: '/api/patients',
+      headers: desk.headers,
+      payload: patientBody({ first_name: 'Mary  Ann', last_name: 'Atieno\tOdhiambo', date_of_birth: '1992-07-08', phone_number: '0711999888', national_id: null }),
+    });
+    assert.equal(spaced.status, 409);
+    assert.equal(spaced.body.existing_id, mary.id);
     // A namesake born another day is someone else.
     const namesake = await call(app, {
       method: 'POST',
@@ -107,6 +118,28 @@ describe('patients', () => {
       payload: patientBody({ first_name: 'Kipchoge', last_name: 'Keino', date_of_birth: '1986-02-03', phone_number: '0711222333', national_id: null }),
     });
     assert.equal(namesake.status, 201);
+  });
+
+  test('identity keys written before spacing was ignored are rewritten by clinic_006', async () => {
+    const db = app.db.withTables<ClinicTables>();
+    const legacy = await createPatient(app, desk, { first_name: 'Grace  Wanjiku', last_name: 'Mwangi', date_of_birth: '1979-03-04', phone_number: '0711777666', national_id: null });
+    const twin = await createPatient(app, desk, { first_name: 'Esther', last_name: 'Njeri', date_of_birth: '1979-03-04', phone_number: '0711777555', national_id: null });
+    const twinLegacy = await createPatient(app, desk, { first_name: 'Esther', last_name: 'Njeri', date_of_birth: '1979-03-04', phone_number: '0711777554', national_id: null });
+    // As earlier versions wrote them: the names' white space kept as typed.
+    await db.updateTable('patients').set({ identity_key: 'grace  wanjiku|mwangi|1979-03-04|711777666' }).where('id', '=', legacy.id).execute();
+    await db.updateTable('patients').set({ identity_key: 'esther ann|njeri|1979-03-04|711777555' }).where('id', '=', twin.id).execute();
+    await db.updateTable('patients').set({ identity_key: 'esther \tann|njeri|1979-03-04|711777555' }).where('id', '=', twinLegacy.id).execute();
+    const migration = clinicMigrations.find((m) => m.name === 'clinic_006_identity_key_spaces')!;
+    await db.transaction().execute((trx) => migration.up(trx as never, app.database.dialect));
+    const keys = await db.selectFrom('patients').select(['id', 'identity_key']).where('id', 'in', [legacy.id, twin.id, twinLegacy.id]).execute();
+    const keyOf = (id: string) => keys.find((row) => row.id === id)!.identity_key;
+    assert.equal(keyOf(legacy.id), 'grace wanjiku|mwangi|1979-03-04|711777666');
+    assert.equal(keyOf(twin.id), 'esther ann|njeri|1979-03-04|711777555');
+    // Its new form is already held: left as it was (the unique index allows one).
+    assert.equal(keyOf(twinLegacy.id), 'esther \tann|njeri|1979-03-04|711777555');
+    const again = await call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: patientBody({ first_name: 'Grace  Wanjiku', last_name: 'Mwangi', date_of_birth: '1979-03-04', phone_number: '0711777666', national_id: null }) });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.existing_id, legacy.id);
   });
 
   test('concurrent registrations of one person: one is created, the rest get 409 with its id', async () => {

@@ -75,6 +75,7 @@ describe('patient rules', () => {
     const a = identityKey({ first_name: 'Mary', last_name: 'Otieno', date_of_birth: '2000-01-01', phone_number: '0712345678' });
     const b = identityKey({ first_name: 'MARY ', last_name: 'otieno', date_of_birth: '2000-01-01', phone_number: '+254712345678' });
     assert.equal(a, b);
+    assert.equal(identityKey({ first_name: 'Mary  Ann', last_name: 'Otieno', date_of_birth: '2000-01-01', phone_number: '0712345678' }), identityKey({ first_name: 'Mary Ann', last_name: 'Otieno', date_of_birth: '2000-01-01', phone_number: '0712345678' }));
     assert.equal(identityKey({ first_name: 'Mary', last_name: 'Otieno', date_of_birth: null, phone_number: '0712345678' }), null);
   });
 });

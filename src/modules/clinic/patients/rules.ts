@@ -129,5 +129,11 @@ export function identityKey(p: { first_name: string; last_name: string; date_of_
   // The local form (without 0 or 254) makes "0712..." and "+254712..." the same phone.
   const local = localPhone(p.phone_number ?? '');
   if (!p.date_of_birth || !local) return null;
-  return [foldText(p.first_name.trim()), foldText(p.last_name.trim()), p.date_of_birth, local].join('|');
+  return [identityName(p.first_name), identityName(p.last_name), p.date_of_birth, local].join('|');
 }
+
+/** A name as the identity key holds it: folded, and its words one space apart ("Mary  Ann" is "mary ann"). */
+const identityName = (name: string): string => foldText(name.trim()).replace(/\s+/g, ' ');
+
+/** An identity key written before its names' white space was collapsed, in today's form (only names hold white space). */
+export const collapseIdentityKey = (key: string): string => key.replace(/\s+/g, ' ');
