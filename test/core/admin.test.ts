@@ -41,6 +41,11 @@ describe('admin user management', () => {
     assert.equal(search.body.pagination.total, 3);
     const tooMany = await call(t.app, { method: 'GET', url: '/api/admin/users?limit=201', headers: admin.headers });
     assert.equal(tooMany.status, 400);
+    // Parameters given empty (a client's blank filter fields) are parameters not given.
+    const blank = await call(t.app, { method: 'GET', url: '/api/admin/users?limit=&offset=&search=', headers: admin.headers });
+    assert.equal(blank.status, 200, JSON.stringify(blank.body));
+    assert.deepEqual([blank.body.pagination.limit, blank.body.pagination.offset], [50, 0], 'the defaults');
+    assert.equal(blank.body.pagination.total, page.body.pagination.total, 'no search');
     const literal = await call(t.app, { method: 'GET', url: '/api/admin/users?search=%25', headers: admin.headers });
     assert.equal(literal.body.pagination.total, 0, '% is matched literally, not as a wildcard');
   });
