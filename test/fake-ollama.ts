@@ -12,7 +12,8 @@
  * asks for one). Markers in the last user message change the behaviour of that one call:
  * `[[slow]]` (40 ms between pieces), `[[hold]]` (wait for `release()`), `[[hang]]` (never answer),
  * `[[fail]]` (HTTP 500 before streaming), `[[busy]]` (HTTP 503 like a full Ollama queue),
- * `[[midfail]]` (an `{"error"}` line after two pieces), `[[nonsense]]` (HTTP 200 with HTML),
+ * `[[midfail]]` (an `{"error"}` line after two pieces), `[[truncate]]` (the stream ends after two pieces,
+ * without its final object or `data: [DONE]`), `[[nonsense]]` (HTTP 200 with HTML),
  * `[[badjson]]` (with `format: "json"`: a non-JSON answer). A model whose name starts with
  * `missing` is answered 404 like an unpulled model.
  *
@@ -217,6 +218,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         response.end(`${JSON.stringify({ error: 'an error was encountered while running the model: unexpected EOF' })}\n`);
         return;
       }
+      if (said.includes('[[truncate]]') && index === 2) {
+        response.end();
+        return;
+      }
       response.write(`${JSON.stringify({ model, created_at: new Date().toISOString(), message: { role: 'assistant', content: piece }, done: false })}\n`);
       if (delay > 0) await sleep(delay);
     }
@@ -265,6 +270,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       if (client.gone()) return;
       if (said.includes('[[midfail]]') && index === 2) {
         response.end(`data: ${JSON.stringify({ error: { message: 'the model crashed', type: 'server_error', code: null } })}\n\n`);
+        return;
+      }
+      if (said.includes('[[truncate]]') && index === 2) {
+        response.end();
         return;
       }
       response.write(chunk({ content: piece }, null));

@@ -251,7 +251,8 @@ function ollamaUpstream(settings: UpstreamSettings): Upstream {
       } catch (error) {
         throw translateFailure(error, hooks.signal, timeout, settings.timeoutMs, true);
       }
-      throw llmFailed('The language model server ended the answer without finishing it');
+      // A stream that ends without its final object (`done: true` / `data: [DONE]`) is not the protocol.
+      throw llmNonsense('The language model server ended the answer without finishing it');
     },
     async models() {
       const { response } = await send(`${base}/api/tags`, { method: 'GET' }, new AbortController().signal, Math.min(settings.timeoutMs, 10_000));
@@ -366,7 +367,8 @@ function openAiUpstream(settings: UpstreamSettings): Upstream {
       } catch (error) {
         throw translateFailure(error, hooks.signal, timeout, settings.timeoutMs, true);
       }
-      throw llmFailed('The language model server ended the answer without finishing it');
+      // A stream that ends without its final object (`done: true` / `data: [DONE]`) is not the protocol.
+      throw llmNonsense('The language model server ended the answer without finishing it');
     },
     async models() {
       const { response } = await send(`${base}/v1/models`, { method: 'GET', headers }, new AbortController().signal, Math.min(settings.timeoutMs, 10_000));

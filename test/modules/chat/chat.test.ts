@@ -134,6 +134,22 @@ describe('POST /api/chat-optimized, streaming', () => {
     assert.equal(fake.stats.chat, before + 2, 'the failed answer was not cached');
   });
 
+  test('a stream the upstream ends without its final object is 502 LLM_BAD_RESPONSE (not the protocol), and nothing is cached', async () => {
+    const said = unique('[[truncate]] please stop short');
+    const before = fake.stats.chat;
+    const streamed = await postSse(`${base}/api/chat-optimized`, { messages: userMessage(said) }, user.headers);
+    assert.equal(streamed.status, 200);
+    assert.ok(streamed.events.length > 1, 'pieces arrived before the stream ended');
+    const last = streamed.events.at(-1) as Record<string, unknown>;
+    assert.equal(last.done, true);
+    assert.equal(typeof last.error, 'string');
+
+    const again = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: userMessage(said), stream: false } });
+    assert.equal(again.status, 502);
+    assert.equal(again.body.code, 'LLM_BAD_RESPONSE');
+    assert.equal(fake.stats.chat, before + 2, 'the truncated answer was not cached');
+  });
+
   test('upstream errors before the stream are JSON errors: 502 for errors and nonsense, 503 when busy', async () => {
     const cases: [string, number, string][] = [
       ['[[fail]]', 502, 'LLM_ERROR'],

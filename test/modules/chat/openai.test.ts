@@ -131,6 +131,9 @@ describe('an OpenAI-compatible upstream (LLM_PROVIDER=openai)', () => {
 
     const broken = await postSse(`${base}/api/chat-optimized`, { messages: [{ role: 'user', content: unique('[[midfail]]') }] }, user.headers);
     assert.match(String((broken.events.at(-1) as { error: string }).error), /the model crashed/);
+    const truncated = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: [{ role: 'user', content: unique('[[truncate]]') }], stream: false } });
+    assert.equal(truncated.status, 502, 'an event stream without data: [DONE] is not the protocol');
+    assert.equal(truncated.body.code, 'LLM_BAD_RESPONSE');
     const missing = await call(t.app, { method: 'POST', url: '/api/chat-optimized', headers: user.headers, payload: { messages: [{ role: 'user', content: 'x' }], model: 'missing-x', stream: false } });
     assert.equal(missing.status, 404, "an OpenAI 404 model_not_found is the caller's error too");
     assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
