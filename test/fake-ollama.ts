@@ -280,6 +280,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       if (delay > 0) await sleep(delay);
     }
     response.write(chunk({}, 'stop'));
+    // Like OpenAI and vLLM, a stream reports its usage only when `stream_options.include_usage` asks for it.
+    if ((body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) {
+      response.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
+    }
     response.end('data: [DONE]\n\n');
   }
 

@@ -320,6 +320,8 @@ function openAiUpstream(settings: UpstreamSettings): Upstream {
       model: request.model,
       messages: request.messages,
       stream,
+      // OpenAI-compatible servers report a stream's token usage only when asked.
+      ...(stream ? { stream_options: { include_usage: true } } : {}),
       ...(request.options ?? {}),
       ...(request.format === 'json' ? { response_format: { type: 'json_object' } } : {}),
     };

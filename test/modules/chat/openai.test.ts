@@ -139,6 +139,14 @@ describe('an OpenAI-compatible upstream (LLM_PROVIDER=openai)', () => {
     assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
   });
 
+  test("the upstream's token usage reaches OpenAI clients (its streams report usage only when asked)", async () => {
+    const said = unique('count my tokens');
+    const { status, body } = await call(t.app, { method: 'POST', url: '/v1/chat/completions', headers: user.headers, payload: { messages: [{ role: 'user', content: said }] } });
+    assert.equal(status, 200);
+    const words = expected(said).split(' ').length;
+    assert.deepEqual(body.usage, { prompt_tokens: 5, completion_tokens: words, total_tokens: 5 + words });
+  });
+
   test('health, models and warm-up use the OpenAI endpoints', async () => {
     const health = await call(t.app, { method: 'GET', url: '/health' });
     assert.equal(health.body.checks.llm, 'ok');
