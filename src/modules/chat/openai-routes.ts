@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { toAppError } from '../../core/http/error-handler.js';
 import { AppError } from '../../core/http/errors.js';
+import { Nullable } from '../../core/http/schemas.js';
 import type { ChatAccess } from './access.js';
 import type { Gateway } from './gateway.js';
 import { MAX_MESSAGE_CHARS, MAX_MESSAGES } from './rules.js';
@@ -30,24 +31,26 @@ const OpenAiMessage = Type.Object(
   { additionalProperties: false },
 );
 
+// OpenAI's request schema marks these settings nullable, and its client libraries send `null` for a
+// setting passed as None/null: `null` is accepted and means "not given", as OpenAI reads it.
 const CompletionBody = Type.Object(
   {
     model: Type.Optional(ModelName),
     messages: Type.Array(OpenAiMessage, { minItems: 1, maxItems: MAX_MESSAGES }),
-    stream: Type.Optional(Type.Boolean({ default: false })),
-    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
-    top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    seed: Type.Optional(Type.Integer()),
-    stop: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Array(Type.String({ maxLength: 200 }), { maxItems: 4 })])),
-    n: Type.Optional(Type.Literal(1, { description: 'Only one choice is generated' })),
+    stream: Type.Optional(Nullable(Type.Boolean({ description: 'Default false' }))),
+    temperature: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 2 }))),
+    top_p: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 1 }))),
+    max_tokens: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
+    max_completion_tokens: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
+    seed: Type.Optional(Nullable(Type.Integer())),
+    stop: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Array(Type.String({ maxLength: 200 }), { maxItems: 4 }), Type.Null()])),
+    n: Type.Optional(Nullable(Type.Literal(1, { description: 'Only one choice is generated' }))),
     user: Type.Optional(Type.String({ maxLength: 200 })),
-    stream_options: Type.Optional(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+    stream_options: Type.Optional(Nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false }))),
     response_format: Type.Optional(Type.Object({ type: Type.Enum(['text', 'json_object']) }, { additionalProperties: false })),
     // Accepted for compatibility; the gateway does not pass them on.
-    presence_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
-    frequency_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
+    presence_penalty: Type.Optional(Nullable(Type.Number({ minimum: -2, maximum: 2 }))),
+    frequency_penalty: Type.Optional(Nullable(Type.Number({ minimum: -2, maximum: 2 }))),
   },
   { additionalProperties: false },
 );
@@ -79,12 +82,13 @@ function toMessages(body: CompletionBody): ChatMessage[] {
 
 function toOptions(body: CompletionBody): GenerationOptions | undefined {
   const options: GenerationOptions = {};
-  if (body.temperature !== undefined) options.temperature = body.temperature;
-  if (body.top_p !== undefined) options.top_p = body.top_p;
+  if (typeof body.temperature === 'number') options.temperature = body.temperature;
+  if (typeof body.top_p === 'number') options.top_p = body.top_p;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (maxTokens !== undefined) options.max_tokens = maxTokens;
-  if (body.seed !== undefined) options.seed = body.seed;
-  if (body.stop !== undefined) options.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
+  if (typeof maxTokens === 'number') options.max_tokens = maxTokens;
+  if (typeof body.seed === 'number') options.seed = body.seed;
+  if (typeof body.stop === 'string') options.stop = [body.stop];
+  else if (Array.isArray(body.stop)) options.stop = body.stop;
   return Object.keys(options).length > 0 ? options : undefined;
 }
 

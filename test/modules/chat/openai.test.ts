@@ -67,6 +67,23 @@ describe('the OpenAI-compatible front door (Ollama upstream)', () => {
     assert.deepEqual(sent.options, { temperature: 0.2, num_predict: 64 });
   });
 
+  test('settings sent as null (OpenAI client libraries send None that way) mean "not given", as OpenAI reads them', async () => {
+    const said = unique('nulls');
+    const nulls = { temperature: null, top_p: null, max_tokens: null, max_completion_tokens: null, seed: null, stop: null, n: null, stream: null, stream_options: null, presence_penalty: null, frequency_penalty: null };
+    const first = await call(t.app, { method: 'POST', url: '/v1/chat/completions', headers: user.headers, payload: { messages: [{ role: 'user', content: said }], ...nulls } });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.object, 'chat.completion');
+    assert.equal(first.body.choices[0].message.content, expected(said));
+    assert.equal(fake.requests.at(-1)!.options, undefined, 'no sampling option was passed on');
+    const before = fake.stats.chat;
+    const again = await call(t.app, { method: 'POST', url: '/v1/chat/completions', headers: user.headers, payload: { messages: [{ role: 'user', content: said }] } });
+    assert.equal(again.status, 200);
+    assert.equal(fake.stats.chat, before, 'the same request without the nulls is the same cache entry');
+    const wrong = await call(t.app, { method: 'POST', url: '/v1/chat/completions', headers: user.headers, payload: { messages: [{ role: 'user', content: said }], temperature: 3 } });
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.body.error.param, 'temperature');
+  });
+
   test('errors come in the OpenAI shape; a mid-stream failure is an error event', async () => {
     const anonymous = await call(t.app, { method: 'POST', url: '/v1/chat/completions', payload: { messages: [{ role: 'user', content: 'hi' }] } });
     assert.equal(anonymous.status, 401);
