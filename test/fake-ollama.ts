@@ -42,6 +42,8 @@ export interface FakeChatRequest {
   format?: unknown;
   keepAlive?: unknown;
   options?: Record<string, unknown>;
+  /** The Authorization header it came with, if any. */
+  authorization?: string;
 }
 
 export interface FakeOllama {
@@ -184,7 +186,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     return 'go';
   }
 
-  async function ollamaChat(body: Record<string, unknown>, response: ServerResponse): Promise<void> {
+  async function ollamaChat(body: Record<string, unknown>, response: ServerResponse, authorization?: string): Promise<void> {
     const model = typeof body.model === 'string' ? body.model : '';
     const messages = Array.isArray(body.messages) ? (body.messages as { role: string; content: unknown }[]).map((m) => ({ role: m.role, content: textOf(m.content) })) : [];
     const stream = body.stream !== false;
@@ -196,7 +198,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       notify();
       return sendJson(response, 200, { model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done_reason: 'load', done: true });
     }
-    const request: FakeChatRequest = { path: '/api/chat', model, messages, stream, format: body.format, keepAlive: body.keep_alive, options: body.options as Record<string, unknown> | undefined };
+    const request: FakeChatRequest = { path: '/api/chat', model, messages, stream, format: body.format, keepAlive: body.keep_alive, options: body.options as Record<string, unknown> | undefined, authorization };
     stats.chat++;
     requests.push(request);
     const client = trackClient(response);
@@ -229,7 +231,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     response.end(`${JSON.stringify({ model, created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done: true, ...finalFields(promptTokens, parts.length) })}\n`);
   }
 
-  async function openaiChat(body: Record<string, unknown>, response: ServerResponse): Promise<void> {
+  async function openaiChat(body: Record<string, unknown>, response: ServerResponse, authorization?: string): Promise<void> {
     const model = typeof body.model === 'string' ? body.model : '';
     const messages = Array.isArray(body.messages) ? (body.messages as { role: string; content: unknown }[]).map((m) => ({ role: m.role, content: textOf(m.content) })) : [];
     const stream = body.stream === true;
@@ -238,7 +240,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     }
     if (messages.length === 0) return sendJson(response, 400, { error: { message: 'messages must not be empty', type: 'invalid_request_error', code: null } });
     const responseFormat = body.response_format as { type?: string } | undefined;
-    const request: FakeChatRequest = { path: '/v1/chat/completions', model, messages, stream, format: responseFormat?.type === 'json_object' ? 'json' : undefined };
+    const request: FakeChatRequest = { path: '/v1/chat/completions', model, messages, stream, format: responseFormat?.type === 'json_object' ? 'json' : undefined, authorization };
     stats.openai++;
     requests.push(request);
     const client = trackClient(response);
@@ -316,8 +318,8 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     if (request.method !== 'POST') return sendJson(response, 404, { error: 'not found' });
     const body = await readJson(request);
     if (!body) return sendJson(response, 400, { error: 'invalid JSON body' });
-    if (path === '/api/chat') return ollamaChat(body, response);
-    if (path === '/v1/chat/completions') return openaiChat(body, response);
+    if (path === '/api/chat') return ollamaChat(body, response, request.headers.authorization);
+    if (path === '/v1/chat/completions') return openaiChat(body, response, request.headers.authorization);
     if (path === '/api/generate') {
       const model = typeof body.model === 'string' ? body.model : '';
       if (options.down) return sendJson(response, 503, { error: 'server busy' });

@@ -198,10 +198,26 @@ export function keepAliveValue(raw: string): string | number {
   return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
 }
 
+/**
+ * `http://user:pass@host` (a server behind a proxy with basic auth): the URL without its credentials,
+ * which is what stats show and what fetch accepts (it refuses URLs with credentials), and the
+ * Authorization header they stand for.
+ */
+export function splitCredentials(url: string): { url: string; authorization: Record<string, string> } {
+  // A URL no client can use stays as it is: the calls fail as unreachable.
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || (parsed.username === '' && parsed.password === '')) return { url, authorization: {} };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), authorization: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+}
+
 function ollamaUpstream(settings: UpstreamSettings): Upstream {
-  const base = settings.baseUrl.replace(/\/+$/, '');
+  const { url, authorization } = splitCredentials(settings.baseUrl);
+  const base = url.replace(/\/+$/, '');
   const keepAlive = keepAliveValue(settings.keepAlive);
-  const json = { 'content-type': 'application/json' };
+  const json = { 'content-type': 'application/json', ...authorization };
 
   return {
     provider: 'ollama',
@@ -255,7 +271,7 @@ function ollamaUpstream(settings: UpstreamSettings): Upstream {
       throw llmNonsense('The language model server ended the answer without finishing it');
     },
     async models() {
-      const { response } = await send(`${base}/api/tags`, { method: 'GET' }, new AbortController().signal, Math.min(settings.timeoutMs, 10_000));
+      const { response } = await send(`${base}/api/tags`, { method: 'GET', headers: authorization }, new AbortController().signal, Math.min(settings.timeoutMs, 10_000));
       if (!response.ok) throw await errorFromResponse(response);
       const body = (await response.json().catch(() => null)) as { models?: unknown } | null;
       if (!body || !Array.isArray(body.models)) throw llmNonsense('The language model server sent a model list of an unknown shape');
@@ -278,7 +294,7 @@ function ollamaUpstream(settings: UpstreamSettings): Upstream {
       const body = (await response.json().catch(() => null)) as { done?: unknown } | null;
       if (!body || body.done !== true) throw llmNonsense('The language model server did not confirm loading the model');
     },
-    ping: (timeoutMs) => answers(`${base}/api/tags`, {}, timeoutMs),
+    ping: (timeoutMs) => answers(`${base}/api/tags`, authorization, timeoutMs),
   };
 }
 
@@ -312,8 +328,9 @@ export function openAiBase(url: string): string {
 }
 
 function openAiUpstream(settings: UpstreamSettings): Upstream {
-  const base = openAiBase(settings.baseUrl);
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}) };
+  const { url, authorization } = splitCredentials(settings.baseUrl);
+  const base = openAiBase(url);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : authorization) };
 
   async function complete(request: UpstreamRequest, hooks: ChatHooks, stream: boolean) {
     const body = {

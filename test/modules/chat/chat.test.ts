@@ -337,6 +337,30 @@ describe('/api/cache-stats', () => {
   });
 });
 
+describe('an upstream URL with credentials (Ollama behind a proxy with basic auth)', () => {
+  for (const provider of ['ollama', 'openai']) {
+    test(`${provider}: they are sent as basic auth and never shown to users`, async () => {
+      const withCredentials = fake.url.replace('http://', 'http://ops:s%40cret@');
+      const env: Record<string, string> = provider === 'ollama' ? { OLLAMA_URL: withCredentials } : { LLM_PROVIDER: 'openai', LLM_BASE_URL: `${withCredentials}/v1` };
+      const guarded = await startTestApp(env, { modules: [chatModule] });
+      try {
+        const who = await registerUser(guarded.app);
+        const stats = await call(guarded.app, { method: 'GET', url: '/api/cache-stats', headers: who.headers });
+        assert.equal(stats.body.upstream.url, fake.url, 'no credentials in what users see');
+        assert.equal(stats.body.upstream.reachable, true);
+        const said = unique('behind a proxy');
+        const answer = await call(guarded.app, { method: 'POST', url: '/api/chat-optimized', headers: who.headers, payload: { messages: userMessage(said), stream: false } });
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        assert.equal(answer.body.message.content, expected(said));
+        assert.equal(fake.requests.at(-1)!.authorization, `Basic ${Buffer.from('ops:s@cret').toString('base64')}`);
+        assert.equal((await call(guarded.app, { method: 'GET', url: '/v1/models', headers: who.headers })).status, 200);
+      } finally {
+        await guarded.close();
+      }
+    });
+  }
+});
+
 describe('a default CHAT_MODEL the upstream does not have', () => {
   let misconfigured: TestApp;
   let who: TestUser;
