@@ -397,3 +397,35 @@ describe('auth', () => {
     });
   });
 });
+
+describe('login lock under concurrent guesses', () => {
+  // An app of its own: the bursts below would spend most of the shared app's AUTH_RATE_LIMIT.
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ AUTH_RATE_LIMIT: '1000' });
+  });
+  after(() => t.close());
+
+  test('guesses sent all at once: no more than five are checked, the rest are refused as locked', async () => {
+    const user = await registerUser(t.app);
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: `wrong ${i}` } })),
+    );
+    const statuses = guesses.map((guess) => guess.status);
+    assert.equal(statuses.filter((status) => status === 401).length, 5, `statuses ${statuses.join(',')}`);
+    assert.equal(statuses.filter((status) => status === 429).length, 15, `statuses ${statuses.join(',')}`);
+    for (const refused of guesses.filter((guess) => guess.status === 429)) {
+      assert.equal(refused.body.code, 'ACCOUNT_LOCKED');
+      assert.ok(Number(refused.response.headers['retry-after']) > 14 * 60, `Retry-After ${refused.response.headers['retry-after']}`);
+    }
+    assert.equal((await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: user.password } })).status, 429);
+  });
+
+  test('a correct password sent with a burst of wrong ones is not let in past the lock', async () => {
+    const user = await registerUser(t.app);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: i === 19 ? user.password : `wrong ${i}` } })),
+    );
+    assert.equal(answers[19]!.status, 429, 'the twentieth attempt comes after five failures');
+  });
+});

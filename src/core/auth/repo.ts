@@ -146,16 +146,22 @@ export async function updateUser(db: Db, id: string, changes: UserChanges): Prom
   return row ? toUser(row) : null;
 }
 
-/** Counts a failed login; the failure that reaches `maxFailures` locks the account until `lockUntil`. */
-export async function recordFailedLogin(db: Db, userId: string, maxFailures: number, lockUntil: string): Promise<void> {
-  await db
+/**
+ * Counts a login attempt before its password is checked, in one statement, and returns the count
+ * and the lock: concurrent guesses each get their own number, so no more than `maxFailures` are
+ * ever checked before the lock. The attempt that reaches `maxFailures` locks the account until
+ * `lockUntil`; a correct password clears the count again (`clearLoginFailures`).
+ */
+export async function countLoginAttempt(db: Db, userId: string, maxFailures: number, lockUntil: string) {
+  return db
     .updateTable('users')
     .set({
       failed_logins: sql`failed_logins + 1`,
-      locked_until: sql`case when failed_logins + 1 >= ${maxFailures} then ${lockUntil} else locked_until end`,
+      locked_until: sql`case when failed_logins + 1 >= ${maxFailures} and locked_until is null then ${lockUntil} else locked_until end`,
     })
     .where('id', '=', userId)
-    .execute();
+    .returning(['failed_logins', 'locked_until'])
+    .executeTakeFirst();
 }
 
 export async function clearLoginFailures(db: Db, userId: string): Promise<void> {

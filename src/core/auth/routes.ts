@@ -66,18 +66,20 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         await spendPasswordCheckTime(body.password);
         throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid credentials');
       }
-      const lockedFor = found.locked_until ? Date.parse(found.locked_until) - Date.now() : 0;
-      if (lockedFor > 0) {
-        throw tooManyRequests(`Too many failed logins; try again in ${Math.ceil(lockedFor / 60_000)} minutes`, lockedFor / 1000, 'ACCOUNT_LOCKED');
-      }
+      const lockedFor = (until: string | null) => (until ? Date.parse(until) - Date.now() : 0);
+      const locked = (ms: number) => tooManyRequests(`Too many failed logins; try again in ${Math.ceil(ms / 60_000)} minutes`, ms / 1000, 'ACCOUNT_LOCKED');
+      if (lockedFor(found.locked_until) > 0) throw locked(lockedFor(found.locked_until));
       if (found.locked_until) await repo.clearLoginFailures(db, found.id); // the lock has expired: start counting afresh
-      const check = await checkPassword(found.password_hash, body.password);
-      if (!check.ok) {
-        await repo.recordFailedLogin(db, found.id, MAX_FAILED_LOGINS, new Date(Date.now() + LOCK_MINUTES * 60_000).toISOString());
-        throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid credentials');
+      // Counted before the password is checked: guesses sent all at once each take a number, and
+      // those past the fifth are refused unchecked instead of all being checked against the old count.
+      const attempt = await repo.countLoginAttempt(db, found.id, MAX_FAILED_LOGINS, new Date(Date.now() + LOCK_MINUTES * 60_000).toISOString());
+      if (attempt && attempt.failed_logins > MAX_FAILED_LOGINS) {
+        throw locked(lockedFor(attempt.locked_until) > 0 ? lockedFor(attempt.locked_until) : LOCK_MINUTES * 60_000);
       }
+      const check = await checkPassword(found.password_hash, body.password);
+      if (!check.ok) throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid credentials');
+      await repo.clearLoginFailures(db, found.id);
       if (!found.is_active) throw new AppError(403, 'ACCOUNT_DISABLED', 'This account has been deactivated');
-      if (found.failed_logins > 0) await repo.clearLoginFailures(db, found.id);
       if (check.needsRehash) await repo.updateUser(db, found.id, { password_hash: await hashPassword(body.password) });
       const tokens = await openSession(request, found.id);
       return { message: 'Login successful', ...tokens, user: repo.toUser(found) };
