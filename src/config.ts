@@ -144,6 +144,12 @@ export function parseDurationSeconds(raw: string): number | null {
   return Number(match[1]) * DURATION_UNITS[match[2] || 's']!;
 }
 
+/**
+ * Token and session lifetimes: at most ten years. An expiry is stored as ISO text, and one past the
+ * year 9999 (REFRESH_TTL=999999999d) cannot be written at all: every login and registration was a 500.
+ */
+const MAX_DURATION_SECONDS = 3650 * 86400;
+
 function duration(env: Env, name: string, fallbackSeconds: number): number {
   const raw = read(env, name);
   if (raw === undefined) return fallbackSeconds;
@@ -151,6 +157,7 @@ function duration(env: Env, name: string, fallbackSeconds: number): number {
   if (seconds === null || seconds <= 0) {
     throw new ConfigError(name, `must be a duration such as 3600, 15m, 12h or 7d, got "${raw}"`);
   }
+  if (seconds > MAX_DURATION_SECONDS) throw new ConfigError(name, `must be at most 3650d (ten years), got "${raw}"`);
   return seconds;
 }
 

@@ -95,6 +95,13 @@ describe('config', () => {
     }
   });
 
+  test('a token or session lifetime that no expiry could be written for is refused at start-up', () => {
+    for (const name of ['JWT_TTL', 'REFRESH_TTL']) {
+      assert.throws(() => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), [name]: '999999999d' }), new RegExp(`${name} must be at most 3650d`), name);
+      assert.equal(loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), [name]: '3650d' })[name === 'JWT_TTL' ? 'jwtTtlSeconds' : 'refreshTtlSeconds'], 3650 * 86400);
+    }
+  });
+
   test('production refuses a missing or short JWT_SECRET', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: tempDir() }), /JWT_SECRET is required in production/);
     assert.throws(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short', DATA_DIR: tempDir() }), /JWT_SECRET must be at least 32 characters/);
