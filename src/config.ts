@@ -204,17 +204,35 @@ function trustProxy(env: Env): Config['trustProxy'] {
   return proxies;
 }
 
+/**
+ * An origin as a browser writes it in its `Origin` header, which CORS compares character for
+ * character: `https://App.example.com/` and `https://app.example.com:443` are `https://app.example.com`.
+ * A path or query is refused rather than dropped (it would never match), and so is text that is no
+ * origin at all (`localhost:3000` parses as a URL of scheme `localhost:`). An app's own scheme
+ * (`capacitor://localhost`) is kept as written.
+ */
+function origin(raw: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (parsed.origin !== 'null') {
+    return parsed.pathname === '/' && !parsed.search && !parsed.hash && !parsed.username && !parsed.password ? parsed.origin : null;
+  }
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]+$/i.test(raw) ? raw : null;
+}
+
 function corsOrigins(env: Env): Config['corsOrigins'] {
   const raw = read(env, 'CORS_ORIGINS');
   if (raw === undefined) return false;
   if (raw === '*') return true;
-  const origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
-  for (const origin of origins) {
-    try {
-      new URL(origin);
-    } catch {
-      throw new ConfigError('CORS_ORIGINS', `must be "*" or a comma-separated list of origins, got "${origin}"`);
-    }
+  const origins: string[] = [];
+  for (const entry of raw.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const normalised = origin(entry);
+    if (normalised === null) throw new ConfigError('CORS_ORIGINS', `must be "*" or a comma-separated list of origins (scheme://host[:port]), got "${entry}"`);
+    origins.push(normalised);
   }
   return origins;
 }

@@ -95,6 +95,14 @@ describe('config', () => {
     }
   });
 
+  test('CORS_ORIGINS: origins are written as browsers send them; text that could never match one is refused', () => {
+    const config = loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), CORS_ORIGINS: 'https://App.Example.com/, https://b.example:443, http://localhost:3000, capacitor://localhost' });
+    assert.deepEqual(config.corsOrigins, ['https://app.example.com', 'https://b.example', 'http://localhost:3000', 'capacitor://localhost']);
+    for (const bad of ['localhost:3000', 'https://app.example.com/login', 'https://app.example.com?x=1']) {
+      assert.throws(() => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), CORS_ORIGINS: bad }), /CORS_ORIGINS must be "\*" or a comma-separated list of origins/, bad);
+    }
+  });
+
   test('a token or session lifetime that no expiry could be written for is refused at start-up', () => {
     for (const name of ['JWT_TTL', 'REFRESH_TTL']) {
       assert.throws(() => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), [name]: '999999999d' }), new RegExp(`${name} must be at most 3650d`), name);

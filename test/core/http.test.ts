@@ -235,6 +235,20 @@ describe('CORS', () => {
   });
 });
 
+describe('CORS_ORIGINS as people write them', () => {
+  test('an origin with a trailing slash, capitals or its default port matches what browsers send', async () => {
+    const t = await startTestApp({ CORS_ORIGINS: 'https://App.Example.com/, https://admin.example.com:443, capacitor://localhost' });
+    try {
+      for (const origin of ['https://app.example.com', 'https://admin.example.com', 'capacitor://localhost']) {
+        const preflight = await t.app.inject({ method: 'OPTIONS', url: '/api/auth/me', headers: { origin, 'access-control-request-method': 'GET' } });
+        assert.equal(preflight.headers['access-control-allow-origin'], origin, origin);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('rate limits', () => {
   test('the global limit answers 429 with Retry-After; health probes are not limited', async () => {
     const t = await startTestApp({ RATE_LIMIT_MAX: '3' });
