@@ -76,6 +76,9 @@ type Env = Record<string, string | undefined>;
 
 const MIN_SECRET_LENGTH = 32;
 
+/** What an admin account's email must look like (ADMIN_EMAIL here, `npm run admin -- create` too). */
+export const isEmailAddress = (value: string): boolean => /^[^\s@]+@[^\s@]+$/.test(value);
+
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === '' ? undefined : value;
@@ -278,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
   if ((adminEmail === null) !== (adminPassword === null)) {
     throw new ConfigError(adminEmail === null ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'must be set together with its pair');
   }
+  if (adminEmail !== null && !isEmailAddress(adminEmail)) throw new ConfigError('ADMIN_EMAIL', `must be an email address, got "${adminEmail}"`);
   if (adminPassword !== null && (adminPassword.length < 8 || adminPassword.length > 128)) {
     throw new ConfigError('ADMIN_PASSWORD', 'must be 8 to 128 characters');
   }

@@ -131,4 +131,8 @@ describe('config', () => {
     assert.throws(() => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), ADMIN_EMAIL: 'a@b.io' }), /ADMIN_PASSWORD must be set together/);
     assert.throws(() => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), ADMIN_EMAIL: 'a@b.io', ADMIN_PASSWORD: 'short' }), /ADMIN_PASSWORD must be 8 to 128/);
   });
+
+  test('an ADMIN_EMAIL that is no email address is refused naming the variable, whether or not the database is fresh', () => {
+    assert.throws(() => loadConfig({ JWT_SECRET: secret, DATA_DIR: tempDir(), ADMIN_EMAIL: 'boss', ADMIN_PASSWORD: 'boss password 1' }), /ADMIN_EMAIL must be an email address/);
+  });
 });

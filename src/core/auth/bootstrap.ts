@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isEmailAddress } from '../../config.js';
 import type { CoreTables } from '../db/tables.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { hashPassword } from './passwords.js';
@@ -14,7 +15,7 @@ export interface AdminAccount {
 /** Creates an admin account; fails when the email is taken (promote that user instead). */
 export async function createAdmin(db: Kysely<CoreTables>, account: AdminAccount): Promise<User> {
   if (account.password.length < 8 || account.password.length > 128) throw new Error('The password must be 8 to 128 characters');
-  if (!/^[^\s@]+@[^\s@]+$/.test(account.email)) throw new Error('The email address is not valid');
+  if (!isEmailAddress(account.email)) throw new Error('The email address is not valid');
   if (await repo.emailTaken(db, account.email)) throw new Error(`A user with email ${account.email} already exists; use "admin promote" instead`);
   return repo.insertUser(db, { email: account.email, name: account.name ?? 'Administrator', role: 'admin', password_hash: await hashPassword(account.password) });
 }
