@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { compile as compileTrust } from '@fastify/proxy-addr';
@@ -258,10 +258,18 @@ function jwtSecret(env: Env, nodeEnv: Config['nodeEnv'], dataDir: string, warnin
     throw new ConfigError('JWT_SECRET', `is required in production (at least ${MIN_SECRET_LENGTH} characters)`);
   }
   const file = path.join(dataDir, '.jwt-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length >= MIN_SECRET_LENGTH) return kept;
+    // Empty (a start stopped while writing it, before the write was made atomic) or edited short.
+    warnings.push(`${file} held no usable secret (under ${MIN_SECRET_LENGTH} characters); replacing it`);
+  }
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, secret, { mode: 0o600 });
+  // Written whole and renamed into place: a start stopped half-way leaves the old file or none.
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, secret, { mode: 0o600 });
+  renameSync(partial, file);
   warnings.push(`JWT_SECRET is not set: generated one and stored it in ${file} (set JWT_SECRET in production)`);
   return secret;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -125,6 +125,17 @@ describe('config', () => {
     assert.equal(readFileSync(file, 'utf8'), first.jwtSecret);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(loadConfig({ DATA_DIR: dataDir }).jwtSecret, first.jwtSecret);
+  });
+
+  test('development replaces a kept secret file that is empty or too short, instead of failing to start or signing with it', () => {
+    for (const kept of ['', 'short']) {
+      const dataDir = tempDir();
+      writeFileSync(path.join(dataDir, '.jwt-secret'), kept);
+      const config = loadConfig({ DATA_DIR: dataDir });
+      assert.ok(config.jwtSecret.length >= 32, `secret of ${config.jwtSecret.length} characters from a file holding "${kept}"`);
+      assert.match(config.warnings.join('\n'), /held no usable secret/);
+      assert.equal(loadConfig({ DATA_DIR: dataDir }).jwtSecret, config.jwtSecret, 'the new secret is kept');
+    }
   });
 
   test('ADMIN_EMAIL and ADMIN_PASSWORD go together', () => {
