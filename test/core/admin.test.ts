@@ -93,6 +93,30 @@ describe('admin user management', () => {
   });
 });
 
+describe('the last admin', () => {
+  test('two admins demoting or deactivating each other at once leave one of them an admin', async () => {
+    for (const change of [{ role: 'user' }, { is_active: false }]) {
+      // A database of its own: any other admin would make both changes legitimate.
+      const t = await startTestApp();
+      try {
+        const first = await registerAdmin(t.app);
+        const second = await registerAdmin(t.app);
+        const answers = await Promise.all([
+          call(t.app, { method: 'PUT', url: `/api/admin/users/${second.user.id}`, headers: first.headers, payload: change }),
+          call(t.app, { method: 'PUT', url: `/api/admin/users/${first.user.id}`, headers: second.headers, payload: change }),
+        ]);
+        const statuses = answers.map((answer) => answer.status).sort();
+        assert.equal(statuses[0], 200, `${JSON.stringify(change)}: ${statuses.join(',')}`);
+        assert.ok(statuses[1] === 409 || statuses[1] === 401 || statuses[1] === 403, `${JSON.stringify(change)}: ${statuses.join(',')}`);
+        const admins = await t.app.db.selectFrom('users').select('id').where('role', '=', 'admin').where('is_active', '=', true).execute();
+        assert.equal(admins.length, 1, `${JSON.stringify(change)} left ${admins.length} active admins`);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+});
+
 describe('first admin', () => {
   test('ADMIN_EMAIL/ADMIN_PASSWORD create an admin on a fresh database only', async () => {
     const t = await startTestApp({ ADMIN_EMAIL: 'Boss@Example.com', ADMIN_PASSWORD: 'boss password 1' });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { badRequest, notFound } from '../http/errors.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
 import { IdParams } from '../http/schemas.js';
 import * as repo from './repo.js';
 import { AdminUpdateBody, AdminUserList, AdminUsersQuery, UnlockResult, User } from './schema.js';
@@ -29,6 +29,14 @@ export async function adminUserRoutes(fastify: FastifyInstance): Promise<void> {
         throw badRequest('You cannot remove your own admin role or deactivate yourself', 'CANNOT_MODIFY_SELF');
       }
       const user = await db.transaction().execute(async (trx) => {
+        // Two admins demoting (or deactivating) each other at once both passed the check above and
+        // left no admin at all: whoever would remove the last active admin is refused.
+        if (role === 'user' || is_active === false) {
+          const target = await repo.findUserById(trx, id);
+          if (target?.role === 'admin' && target.is_active && (await repo.countOtherActiveAdmins(trx, id, app.database.dialect === 'postgres')) === 0) {
+            throw conflict('This would leave no active administrator', 'LAST_ADMIN');
+          }
+        }
         const updated = await repo.updateUser(trx, id, { role, is_active });
         if (updated && is_active === false) await repo.revokeUserSessions(trx, id);
         return updated;

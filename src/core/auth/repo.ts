@@ -168,6 +168,17 @@ export async function clearLoginFailures(db: Db, userId: string): Promise<void> 
   await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', userId).execute();
 }
 
+/**
+ * Active admins other than `userId`. `lock` (PostgreSQL): every active admin's row stays locked until
+ * the transaction ends, taken in id order, so two admins demoting each other at once queue here and
+ * the second sees the first's change. SQLite's write transactions already run one at a time.
+ */
+export async function countOtherActiveAdmins(db: Db, userId: string, lock: boolean): Promise<number> {
+  const query = db.selectFrom('users').select('id').where('role', '=', 'admin').where('is_active', '=', true).orderBy('id');
+  const admins = await (lock ? query.forUpdate() : query).execute();
+  return admins.filter((admin) => admin.id !== userId).length;
+}
+
 export async function listUsers(db: Db, { limit, offset, search }: { limit: number; offset: number; search?: string }) {
   let query = db.selectFrom('users');
   if (search) query = query.where(textMatches(['email', 'username', 'name'], search));
