@@ -198,6 +198,15 @@ export function keepAliveValue(raw: string): string | number {
   return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
 }
 
+/** URL parsing keeps a `%` that starts no escape (`pa%zz`), which `decodeURIComponent` would throw on at start-up. */
+const decodedOrAsWritten = (text: string): string => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
+
 /**
  * `http://user:pass@host` (a server behind a proxy with basic auth): the URL without its credentials,
  * which is what stats show and what fetch accepts (it refuses URLs with credentials), and the
@@ -207,7 +216,7 @@ export function splitCredentials(url: string): { url: string; authorization: Rec
   // A URL no client can use stays as it is: the calls fail as unreachable.
   const parsed = URL.canParse(url) ? new URL(url) : null;
   if (!parsed || (parsed.username === '' && parsed.password === '')) return { url, authorization: {} };
-  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  const credentials = `${decodedOrAsWritten(parsed.username)}:${decodedOrAsWritten(parsed.password)}`;
   parsed.username = '';
   parsed.password = '';
   return { url: parsed.toString(), authorization: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };

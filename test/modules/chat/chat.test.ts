@@ -359,6 +359,19 @@ describe('an upstream URL with credentials (Ollama behind a proxy with basic aut
       }
     });
   }
+
+  test('a % that starts no escape is sent as written, not a failed start', async () => {
+    const guarded = await startTestApp({ OLLAMA_URL: fake.url.replace('http://', 'http://ops:50%zz@') }, { modules: [chatModule] });
+    try {
+      const who = await registerUser(guarded.app);
+      const said = unique('odd password');
+      const answer = await call(guarded.app, { method: 'POST', url: '/api/chat-optimized', headers: who.headers, payload: { messages: userMessage(said), stream: false } });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(fake.requests.at(-1)!.authorization, `Basic ${Buffer.from('ops:50%zz').toString('base64')}`);
+    } finally {
+      await guarded.close();
+    }
+  });
 });
 
 describe('a default CHAT_MODEL the upstream does not have', () => {
