@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
+import { preparedQuery } from '../../../core/db/prepared.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import type { Db } from '../access.js';
 import type { InvestigationsTables, MemberRole } from '../tables.js';
@@ -41,8 +42,11 @@ export async function listInvestigations(db: Db, userId: string, page: { limit: 
   return rows.map(toInvestigation);
 }
 
+/** Read on every GET and PUT of a board: building it with Kysely cost a fifth of a GET's CPU, so it is compiled once. */
+const investigationQuery = preparedQuery((db: Db, userId: string, id: string) => selectInvestigations(db, userId).where('i.id', '=', id));
+
 export async function findInvestigation(db: Db | Trx, userId: string, id: string): Promise<Investigation | null> {
-  const row = await selectInvestigations(db, userId).where('i.id', '=', id).executeTakeFirst();
+  const [row] = await investigationQuery(db, userId, id);
   return row ? toInvestigation(row) : null;
 }
 
