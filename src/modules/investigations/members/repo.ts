@@ -1,4 +1,5 @@
 import { now } from '../../../core/db/columns.js';
+import { preparedQuery } from '../../../core/db/prepared.js';
 import type { Db } from '../access.js';
 import { setCode } from '../boards/repo.js';
 import type { MemberRole } from '../tables.js';
@@ -17,8 +18,13 @@ type Row = Omit<Member, 'online'>;
 const toMember = (row: Row, at = Date.now()): Member => ({ online: isOnline(row.last_seen, at), ...row });
 
 /** Members in the order they joined. */
+// Members and presence lists are polled by every open board: compiled once (preparedQuery).
+const memberPage = preparedQuery((db: Db, investigationId: string, limit: number, offset: number) =>
+  selectMembers(db, investigationId).orderBy('m.joined_at').orderBy('u.id').limit(limit).offset(offset),
+);
+
 export async function listMembers(db: Db, investigationId: string, page: { limit: number; offset: number }): Promise<Member[]> {
-  const rows = await selectMembers(db, investigationId).orderBy('m.joined_at').orderBy('u.id').limit(page.limit).offset(page.offset).execute();
+  const rows = await memberPage(db, investigationId, page.limit, page.offset);
   const at = Date.now();
   return rows.map((row) => toMember(row, at));
 }

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { newId, now } from '../../../core/db/columns.js';
+import { preparedQuery } from '../../../core/db/prepared.js';
 import { lowered } from '../../../core/db/search.js';
 import { conflict } from '../../../core/http/errors.js';
 import type { CoreTables } from '../../../core/db/tables.js';
@@ -9,16 +10,13 @@ import { DEFAULT_TAG_COLOR, type Tag } from './schema.js';
 
 type Trx = Transaction<CoreTables & InvestigationsTables>;
 
+// Read by every open board's tag picker: compiled once (preparedQuery).
+const tagPage = preparedQuery((db: Db, investigationId: string, limit: number, offset: number) =>
+  db.selectFrom('inv_tags').select(['id', 'name', 'color']).where('investigation_id', '=', investigationId).orderBy(sql`lower(name)`).orderBy('id').limit(limit).offset(offset),
+);
+
 export async function listTags(db: Db, investigationId: string, page: { limit: number; offset: number }): Promise<Tag[]> {
-  return db
-    .selectFrom('inv_tags')
-    .select(['id', 'name', 'color'])
-    .where('investigation_id', '=', investigationId)
-    .orderBy(sql`lower(name)`)
-    .orderBy('id')
-    .limit(page.limit)
-    .offset(page.offset)
-    .execute();
+  return tagPage(db, investigationId, page.limit, page.offset);
 }
 
 export async function findTag(db: Db | Trx, investigationId: string, tagId: string): Promise<Tag | null> {
