@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Migration } from '../../core/db/migrator.js';
-import { collapseIdentityKey } from './patients/rules.js';
+import { hasApostrophe, namePrefixes, refoldIdentityKey } from './patients/rules.js';
 
 export const clinicMigrations: Migration[] = [
   {
@@ -187,19 +187,28 @@ export const clinicMigrations: Migration[] = [
     },
   },
   {
-    // Identity keys now hold names with their words one space apart ("Mary  Ann" was a second
-    // patient). Keys written before are rewritten so that they match a new registration; one whose
-    // new form an active record already holds is left as it was (the two were registered apart and
-    // archiving one resolves them), as the unique index allows only one.
-    name: 'clinic_006_identity_key_spaces',
+    // Names are now folded with their words one space apart and without apostrophes ("Mary  Ann" is
+    // "mary ann", "Ng’ang’a" and "Ng'ang'a" are "nganga"). Identity keys written before are rewritten
+    // so that they match a new registration; one whose new form an active record already holds is
+    // left as it was (the two were registered apart and archiving one resolves them), as the unique
+    // index allows only one. Names holding an apostrophe get their search prefixes anew.
+    name: 'clinic_006_patient_name_folding',
     async up(db) {
-      const rows = await sql<{ id: string; identity_key: string }>`select id, identity_key from patients where identity_key is not null and archived_at is null order by op_key`.execute(db);
-      const held = new Set(rows.rows.map((row) => row.identity_key));
+      const rows = await sql<{ id: string; op_key: number | string; first_name: string; last_name: string; identity_key: string | null }>`
+        select id, op_key, first_name, last_name, identity_key from patients where archived_at is null order by op_key`.execute(db);
+      const held = new Set(rows.rows.flatMap((row) => (row.identity_key === null ? [] : [row.identity_key])));
       for (const row of rows.rows) {
-        const key = collapseIdentityKey(row.identity_key);
-        if (key === row.identity_key || held.has(key)) continue;
-        held.add(key);
-        await sql`update patients set identity_key = ${key} where id = ${row.id}`.execute(db);
+        const key = row.identity_key === null ? null : refoldIdentityKey(row.identity_key);
+        if (key !== null && key !== row.identity_key && !held.has(key)) {
+          held.add(key);
+          await sql`update patients set identity_key = ${key} where id = ${row.id}`.execute(db);
+        }
+        if (hasApostrophe(row.first_name) || hasApostrophe(row.last_name)) {
+          const opKey = Number(row.op_key);
+          await sql`delete from patient_name_prefixes where op_key = ${opKey}`.execute(db);
+          const prefixes = namePrefixes(row);
+          if (prefixes.length > 0) await db.insertInto('patient_name_prefixes').values(prefixes.map((prefix) => ({ prefix, op_key: opKey }))).execute();
+        }
       }
     },
   },

@@ -13,9 +13,17 @@ export function ageOn(dateOfBirth: string | null, on: string): number | null {
   return Math.max(0, Number(on.slice(0, 4)) - Number(dateOfBirth.slice(0, 4)) - (birthdayToCome ? 1 : 0));
 }
 
-/** Letters without accents, lower case: "Njoroge", "NJORÓGE" and "njoroge" are one word. */
+/** Apostrophes as people type them: straight, the typographic ’ (and ‘) phones type, the modifier letter ʼ. */
+const APOSTROPHE = "['\u2018\u2019\u02bc]";
+const APOSTROPHES = new RegExp(APOSTROPHE, 'g');
+export const hasApostrophe = (text: string): boolean => new RegExp(APOSTROPHE).test(text);
+
+/**
+ * Letters without accents or apostrophes, lower case: "Njoroge", "NJORÓGE" and "njoroge" are one
+ * word, and so are "Ng'ang'a", "Ng’ang’a" and "Nganga", however the desk or the phone typed it.
+ */
 export function foldText(text: string): string {
-  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').replace(APOSTROPHES, '').toLowerCase();
 }
 
 /**
@@ -39,9 +47,9 @@ export function localPhone(phone: string): string {
 
 const nameWords = (name: string | null | undefined): string[] =>
   foldText(name ?? '')
-    .split(/[^\p{L}\p{N}'-]+/u)
+    .split(/[^\p{L}\p{N}-]+/u)
     .flatMap((word) => (word.includes('-') ? [word, ...word.split('-')] : [word]))
-    .map((word) => word.replace(/^['-]+|['-]+$/g, ''))
+    .map((word) => word.replace(/^-+|-+$/g, ''))
     .filter(Boolean);
 
 const identifierForms = (value: string | null | undefined): string[] => {
@@ -92,16 +100,17 @@ export function searchTerms(patient: SearchableFields): string[] {
 const PHONE_LIKE = /^\+?[\d\s().-]+$/;
 
 /**
- * Where a typed word splits as a name word does (`nameWords`: "O’Neil", "St.Clair"), except at the
- * characters identifiers hold: `-` (OP numbers) and `/` (insurance numbers).
+ * Where a typed word splits as a name word does (`nameWords`: "St.Clair"), except at the characters
+ * identifiers hold: `-` (OP numbers) and `/` (insurance numbers).
  */
-const SEARCH_WORD_BREAK = /[^\p{L}\p{N}'/-]+/u;
+const SEARCH_WORD_BREAK = /[^\p{L}\p{N}/-]+/u;
 
 /**
  * A search string -> the prefixes a patient must all match (at most 5). A phone-like word keeps
  * only its digits, so "+254 712" finds "0712 345 678"; an OP number keeps its hyphens. A word is
- * split where a name's words are ("O’Neil" -> "o", "neil"), so a name is found as it was written;
- * a word of punctuation only is kept whole (it matches nothing rather than everything).
+ * folded and split as a name's words are ("O’Neil" -> "oneil", "St.Clair" -> "st", "clair"), so a
+ * name is found as it was written, with or without its apostrophes. A word of punctuation only is
+ * kept whole, and so is a search of quotes only: they match nothing rather than everything.
  */
 export function searchPrefixes(search: string): string[] {
   const trimmed = search.trim();
@@ -115,6 +124,9 @@ export function searchPrefixes(search: string): string[] {
     })
     .map((word) => word.replace(/^['",.]+|['",.]+$/g, ''))
     .filter(Boolean);
+  // Only quotes and apostrophes: something was typed, so not the empty search that lists everyone.
+  // As typed, it matches no folded term.
+  if (words.length === 0) return [trimmed];
   return [...new Set(words)].slice(0, 5);
 }
 
@@ -135,5 +147,5 @@ export function identityKey(p: { first_name: string; last_name: string; date_of_
 /** A name as the identity key holds it: folded, and its words one space apart ("Mary  Ann" is "mary ann"). */
 const identityName = (name: string): string => foldText(name.trim()).replace(/\s+/g, ' ');
 
-/** An identity key written before its names' white space was collapsed, in today's form (only names hold white space). */
-export const collapseIdentityKey = (key: string): string => key.replace(/\s+/g, ' ');
+/** An identity key written before names were folded as today (white space collapsed, apostrophes dropped), in today's form: only names hold either. */
+export const refoldIdentityKey = (key: string): string => key.replace(APOSTROPHES, '').replace(/\s+/g, ' ');
