@@ -337,6 +337,24 @@ describe('auth', () => {
       assert.equal((await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: 'brand new password' } })).status, 200);
     });
 
+    test('wrong current passwords count toward the account lock: a stolen token cannot guess on unhindered', async () => {
+      const user = await registerUser(t.app);
+      for (let i = 0; i < 5; i++) {
+        const wrong = await call(t.app, { method: 'POST', url: '/api/auth/password', headers: user.headers, payload: { current_password: `wrong guess ${i}`, new_password: 'brand new password' } });
+        assert.equal(wrong.body.code, 'INVALID_CURRENT_PASSWORD');
+      }
+      const locked = await call(t.app, { method: 'POST', url: '/api/auth/password', headers: user.headers, payload: { current_password: user.password, new_password: 'brand new password' } });
+      assert.equal(locked.status, 429);
+      assert.equal(locked.body.code, 'ACCOUNT_LOCKED');
+      assert.ok(Number(locked.response.headers['retry-after']) > 14 * 60, `Retry-After ${locked.response.headers['retry-after']}`);
+      assert.equal((await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: user.password } })).status, 429, 'logins share the lock');
+
+      const admin = await registerAdmin(t.app);
+      assert.equal((await call(t.app, { method: 'POST', url: `/api/admin/users/${user.user.id}/unlock`, headers: admin.headers })).status, 200);
+      const changed = await call(t.app, { method: 'POST', url: '/api/auth/password', headers: user.headers, payload: { current_password: user.password, new_password: 'brand new password' } });
+      assert.equal(changed.status, 204);
+    });
+
     test('a new password shorter than 8 characters is refused', async () => {
       const user = await registerUser(t.app);
       const { status } = await call(t.app, { method: 'POST', url: '/api/auth/password', headers: user.headers, payload: { current_password: user.password, new_password: 'short' } });

@@ -18,6 +18,27 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   /** Credential-guessing routes share one stricter per-IP budget, on top of the global limit. */
   const authLimit = app.createRateLimit({ name: 'auth', max: config.authRateLimit, timeWindowMs: 15 * 60_000 });
 
+  /**
+   * Checks a password given for an account under its lock: after MAX_FAILED_LOGINS wrong ones in a
+   * row the account refuses checks for LOCK_MINUTES (429 ACCOUNT_LOCKED). Logins and password
+   * changes (a stolen access token must not allow unlimited guesses at the current password) share
+   * the count. Each attempt is counted before its password is checked: guesses sent all at once each
+   * take a number, and those past the limit are refused unchecked.
+   */
+  async function guardedPasswordCheck(account: { id: string; password_hash: string; locked_until: string | null }, password: string) {
+    const lockedFor = (until: string | null) => (until ? Date.parse(until) - Date.now() : 0);
+    const locked = (ms: number) => tooManyRequests(`Too many failed password attempts; try again in ${Math.ceil(ms / 60_000)} minutes`, ms / 1000, 'ACCOUNT_LOCKED');
+    if (lockedFor(account.locked_until) > 0) throw locked(lockedFor(account.locked_until));
+    if (account.locked_until) await repo.clearLoginFailures(db, account.id); // the lock has expired: start counting afresh
+    const attempt = await repo.countLoginAttempt(db, account.id, MAX_FAILED_LOGINS, new Date(Date.now() + LOCK_MINUTES * 60_000).toISOString());
+    if (attempt && attempt.failed_logins > MAX_FAILED_LOGINS) {
+      throw locked(lockedFor(attempt.locked_until) > 0 ? lockedFor(attempt.locked_until) : LOCK_MINUTES * 60_000);
+    }
+    const check = await checkPassword(account.password_hash, password);
+    if (check.ok) await repo.clearLoginFailures(db, account.id);
+    return check;
+  }
+
   const expiry = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
   async function openSession(request: FastifyRequest, userId: string) {
@@ -66,19 +87,8 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         await spendPasswordCheckTime(body.password);
         throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid credentials');
       }
-      const lockedFor = (until: string | null) => (until ? Date.parse(until) - Date.now() : 0);
-      const locked = (ms: number) => tooManyRequests(`Too many failed logins; try again in ${Math.ceil(ms / 60_000)} minutes`, ms / 1000, 'ACCOUNT_LOCKED');
-      if (lockedFor(found.locked_until) > 0) throw locked(lockedFor(found.locked_until));
-      if (found.locked_until) await repo.clearLoginFailures(db, found.id); // the lock has expired: start counting afresh
-      // Counted before the password is checked: guesses sent all at once each take a number, and
-      // those past the fifth are refused unchecked instead of all being checked against the old count.
-      const attempt = await repo.countLoginAttempt(db, found.id, MAX_FAILED_LOGINS, new Date(Date.now() + LOCK_MINUTES * 60_000).toISOString());
-      if (attempt && attempt.failed_logins > MAX_FAILED_LOGINS) {
-        throw locked(lockedFor(attempt.locked_until) > 0 ? lockedFor(attempt.locked_until) : LOCK_MINUTES * 60_000);
-      }
-      const check = await checkPassword(found.password_hash, body.password);
+      const check = await guardedPasswordCheck(found, body.password);
       if (!check.ok) throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid credentials');
-      await repo.clearLoginFailures(db, found.id);
       if (!found.is_active) throw new AppError(403, 'ACCOUNT_DISABLED', 'This account has been deactivated');
       if (check.needsRehash) await repo.updateUser(db, found.id, { password_hash: await hashPassword(body.password) });
       const tokens = await openSession(request, found.id);
@@ -157,7 +167,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const found = await repo.findCredentials(db, { email: request.user.email });
-      if (!found || !(await checkPassword(found.password_hash, request.body.current_password)).ok) {
+      if (!found || !(await guardedPasswordCheck(found, request.body.current_password)).ok) {
         throw badRequest('Current password is incorrect', 'INVALID_CURRENT_PASSWORD');
       }
       const passwordHash = await hashPassword(request.body.new_password);
