@@ -118,10 +118,16 @@ describe('HTTP plumbing', () => {
     assert.equal(status, 400);
   });
 
-  test('an unsupported content type is 415', async () => {
+  test('an unsupported content type is 415, text/plain included; an empty text/plain body is no body', async () => {
     const { status, body } = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
     assert.equal(status, 415);
     assert.equal(body.code, 'UNSUPPORTED_MEDIA_TYPE');
+    const user = await registerUser(t.app);
+    const text = await call(t.app, { method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'text/plain;charset=UTF-8' }, payload: JSON.stringify({ email: user.email, password: user.password }) });
+    assert.equal(text.status, 415, JSON.stringify(text.body));
+    assert.equal(text.body.code, 'UNSUPPORTED_MEDIA_TYPE');
+    const bodiless = await call(t.app, { method: 'POST', url: '/api/auth/logout', headers: { ...user.headers, 'content-type': 'text/plain' } });
+    assert.equal(bodiless.status, 204, JSON.stringify(bodiless.body));
   });
 
   test('a NUL character in the URL is 400 INVALID_CHARACTER (PostgreSQL would fail on it: a 500)', async () => {

@@ -62,4 +62,12 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     }
     parseJson(request, text, done);
   });
+  // Fastify takes text/plain bodies as strings by default. No route reads text, so such a body is
+  // refused as the type it is (it was a 400 saying the body must be an object), and an empty one
+  // is no body, as with JSON above.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (_request, body, done) => {
+    if ((body as Buffer).length === 0) done(null, undefined);
+    else done(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: send JSON as application/json'), undefined);
+  });
 }
