@@ -390,6 +390,15 @@ describe('freelance time tracking', () => {
     assert.deepEqual(responses.map((response) => response.status).sort(), [200, ...Array(9).fill(404)], responses.map((response) => JSON.stringify(response.body)).join('\n'));
   });
 
+  it('a timer started ahead of the server clock (a client clock or time zone off) stops at its start, lasting 0 seconds', async () => {
+    const kim = await asNewUser(test.app);
+    const ahead = new Date(Date.now() + 3 * 3600_000).toISOString();
+    const { body: timer } = await kim.post('/api/time-tracking', { description: 'clock ahead', start_time: ahead });
+    const stopped = await kim.post(`/api/time-tracking/${timer.id}/stop`);
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    assert.deepEqual([stopped.body.end_time, stopped.body.duration], [stopped.body.start_time, 0]);
+  });
+
   it("hides another user's entry: 404 on read, stop, update and delete", async () => {
     const { body: entry } = await alice.post('/api/time-tracking', { description: 'private', duration: 60, start_time: '2024-01-01T00:00:00Z' });
     assert.equal((await bob.get(`/api/time-tracking/${entry.id}`)).status, 404);

@@ -157,7 +157,10 @@ export async function timeTrackingRoutes(fastify: FastifyInstance): Promise<void
       const notRunning = () => conflict('This time entry is not running', 'TIMER_NOT_RUNNING');
       if (row.end_time !== null) throw notRunning();
       const sent = request.body.end_time !== undefined;
-      const endTime = request.body.end_time !== undefined ? normaliseTime(request.body.end_time, 'end_time') : now();
+      // A timer whose start_time lies ahead (a client's clock or time zone off) stops at its start,
+      // lasting 0 seconds, rather than refusing an end_time the client never sent. Both are ISO text of one width.
+      const at = now();
+      const endTime = request.body.end_time !== undefined ? normaliseTime(request.body.end_time, 'end_time') : row.start_time > at ? row.start_time : at;
       const entry = await repo.stopEntry(db, userId, row.id, endTime, stoppedDuration(row.start_time, endTime, sent));
       if (!entry) throw notRunning(); // stopped by a concurrent request
       return entry;
