@@ -1,5 +1,6 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import { afterDay, newId, now } from '../../../core/db/columns.js';
+import { preparedQuery } from '../../../core/db/prepared.js';
 import type { CoreTables } from '../../../core/db/tables.js';
 import { fromCents, optionalFromCents } from '../../../core/http/schemas.js';
 import { findOwnedRow, type FreelanceDb } from '../common.js';
@@ -45,8 +46,13 @@ export async function listEntries(db: FreelanceDb, userId: string, query: TimeEn
 
 export const findEntryRow: (db: FreelanceDb, userId: string, id: string) => Promise<EntryRow | undefined> = findOwnedRow.freelance_time_entries;
 
+/** Timer widgets poll the running entry: compiled once (preparedQuery). */
+const activeEntryQuery = preparedQuery((db: FreelanceDb, userId: string) =>
+  db.selectFrom('freelance_time_entries').selectAll().where('user_id', '=', userId).where('end_time', 'is', null).limit(1),
+);
+
 export async function findActiveEntry(db: FreelanceDb, userId: string): Promise<TimeEntry | null> {
-  const row = await db.selectFrom('freelance_time_entries').selectAll().where('user_id', '=', userId).where('end_time', 'is', null).executeTakeFirst();
+  const [row] = await activeEntryQuery(db, userId);
   return row ? toTimeEntry(row) : null;
 }
 
