@@ -439,6 +439,18 @@ describe('login lock under concurrent guesses', () => {
     assert.equal((await call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: user.password } })).status, 429);
   });
 
+  test('guesses sent all at once after a lock expired: still no more than five are checked', async () => {
+    for (let round = 0; round < 5; round++) {
+      const user = await registerUser(t.app);
+      await t.app.db.updateTable('users').set({ failed_logins: 5, locked_until: new Date(Date.now() - 1000).toISOString() }).where('id', '=', user.user.id).execute();
+      const guesses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => call(t.app, { method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: `wrong ${i}` } })),
+      );
+      const statuses = guesses.map((guess) => guess.status);
+      assert.equal(statuses.filter((status) => status === 401).length, 5, `statuses ${statuses.join(',')}`);
+    }
+  });
+
   test('a correct password sent with a burst of wrong ones is not let in past the lock', async () => {
     const user = await registerUser(t.app);
     const answers = await Promise.all(

@@ -169,6 +169,15 @@ export async function clearLoginFailures(db: Db, userId: string): Promise<void> 
 }
 
 /**
+ * Starts the count afresh after the lock `expired` ran out, only while that lock is still the one
+ * stored: concurrent attempts that all read the expired lock must not wipe the count (and the new
+ * lock) that the first of them has started again.
+ */
+export async function clearExpiredLock(db: Db, userId: string, expired: string): Promise<void> {
+  await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', userId).where('locked_until', '=', expired).execute();
+}
+
+/**
  * Active admins other than `userId`. `lock` (PostgreSQL): every active admin's row stays locked until
  * the transaction ends, taken in id order, so two admins demoting each other at once queue here and
  * the second sees the first's change. SQLite's write transactions already run one at a time.

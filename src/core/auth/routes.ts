@@ -29,7 +29,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     const lockedFor = (until: string | null) => (until ? Date.parse(until) - Date.now() : 0);
     const locked = (ms: number) => tooManyRequests(`Too many failed password attempts; try again in ${Math.ceil(ms / 60_000)} minutes`, ms / 1000, 'ACCOUNT_LOCKED');
     if (lockedFor(account.locked_until) > 0) throw locked(lockedFor(account.locked_until));
-    if (account.locked_until) await repo.clearLoginFailures(db, account.id); // the lock has expired: start counting afresh
+    if (account.locked_until) await repo.clearExpiredLock(db, account.id, account.locked_until); // the lock has expired: start counting afresh
     const attempt = await repo.countLoginAttempt(db, account.id, MAX_FAILED_LOGINS, new Date(Date.now() + LOCK_MINUTES * 60_000).toISOString());
     if (attempt && attempt.failed_logins > MAX_FAILED_LOGINS) {
       throw locked(lockedFor(attempt.locked_until) > 0 ? lockedFor(attempt.locked_until) : LOCK_MINUTES * 60_000);
