@@ -162,6 +162,22 @@ describe('patients', () => {
     assert.equal(again.body.existing_id, gitau.id);
   });
 
+  test('clinic_006 also rewrites the prefixes of a name whose apostrophe is one only once folded (the fullwidth ＇)', async () => {
+    const db = app.db.withTables<ClinicTables>();
+    const wanjiru = await createPatient(app, desk, { first_name: 'Wanjiru', last_name: 'Ng\uFF07endo', date_of_birth: '1984-02-03', phone_number: '0711222333', national_id: null });
+    const { op_key: opKey } = await db.selectFrom('patients').select('op_key').where('id', '=', wanjiru.id).executeTakeFirstOrThrow();
+    // As earlier versions wrote them: NFKD made the fullwidth apostrophe a straight one, which the words kept.
+    await db.deleteFrom('patient_name_prefixes').where('op_key', '=', opKey).execute();
+    const oldPrefixes = ['wanjiru', "ng'endo"].flatMap((word) => [...word].map((_, index) => word.slice(0, index + 1)));
+    await db.insertInto('patient_name_prefixes').values(oldPrefixes.map((prefix) => ({ prefix, op_key: opKey }))).execute();
+    const found = async () => (await call(app, { method: 'GET', url: '/api/patients?search=wanjiru%20ngendo', headers: desk.headers })).body.patients.map((p: { id: string }) => p.id);
+    assert.deepEqual(await found(), []);
+
+    const migration = clinicMigrations.find((m) => m.name === 'clinic_006_patient_name_folding')!;
+    await db.transaction().execute((trx) => migration.up(trx as never, app.database.dialect));
+    assert.deepEqual(await found(), [wanjiru.id]);
+  });
+
   test('concurrent registrations of one person: one is created, the rest get 409 with its id', async () => {
     const body = patientBody({ national_id: '99887766' });
     const results = await Promise.all(Array.from({ length: 8 }, () => call(app, { method: 'POST', url: '/api/patients', headers: desk.headers, payload: body })));
