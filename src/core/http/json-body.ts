@@ -68,6 +68,6 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (_request, body, done) => {
     if ((body as Buffer).length === 0) done(null, undefined);
-    else done(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: send JSON as application/json'), undefined);
+    else done(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type'), undefined);
   });
 }
