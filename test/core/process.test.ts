@@ -137,8 +137,11 @@ describe('rate limits with WORKERS=2 without Redis', () => {
   });
 });
 
+/** The bundle and its entry point do not depend on the database or Redis: checked once, in the SQLite run. */
+const onlyInTheSqliteRun = process.env.TEST_DATABASE_URL || process.env.REDIS_URL ? 'the bundle does not depend on the database: checked once, in the SQLite run' : false;
+
 describe('production build', () => {
-  const skip = process.env.TEST_DATABASE_URL || process.env.REDIS_URL ? 'the bundle does not depend on the database: checked once, in the SQLite run' : false;
+  const skip = onlyInTheSqliteRun;
   test('npm run build produces a bundle that starts from its code cache, serves the API and stops cleanly', { skip }, async () => {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
     const server = await startServer({}, ['dist/server.mjs']);
@@ -178,7 +181,7 @@ describe('production build', () => {
   });
 });
 
-describe('production entry point', () => {
+describe('production entry point', { skip: onlyInTheSqliteRun }, () => {
   /** The entry point beside a stand-in bundle that prints what it was run with and asks for the cache to be saved. */
   const entryWith = (answer: string) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ub-entry-'));
