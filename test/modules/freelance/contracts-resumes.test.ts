@@ -104,6 +104,14 @@ describe('freelance contracts and resumes', () => {
         const locked = await alice.put(`/api/contracts/${contract.id}`, change);
         assert.deepEqual([locked.status, locked.body.code], [409, 'CONTRACT_LOCKED'], JSON.stringify(change));
       }
+      // The signing date may be corrected, never cleared (nothing else changes with a refused clear).
+      const cleared = await alice.put(`/api/contracts/${contract.id}`, { signed_date: null, title: 'Cleared?' });
+      assert.deepEqual([cleared.status, cleared.body.code, cleared.body.details?.[0]?.field], [400, 'VALIDATION_FAILED', 'signed_date']);
+      assert.equal((await alice.get(`/api/contracts/${contract.id}`)).body.title, 'Retainer');
+      const corrected = await alice.put(`/api/contracts/${contract.id}`, { signed_date: '2026-01-05T10:00:00Z' });
+      assert.equal(corrected.body.signed_date, '2026-01-05T10:00:00.000Z');
+      const restored = await alice.put(`/api/contracts/${contract.id}`, { signed_date: signed.body.signed_date });
+      assert.equal(restored.status, 200);
       // Echoing unchanged terms, renaming and moving on are fine.
       const renamed = await alice.put(`/api/contracts/${contract.id}`, { title: 'Retainer 2024', content: 'v2', ...nested, status: 'active' });
       assert.equal(renamed.status, 200);

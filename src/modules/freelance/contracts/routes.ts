@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { now } from '../../../core/db/columns.js';
-import { conflict, notFound } from '../../../core/http/errors.js';
+import { badRequest, conflict, notFound } from '../../../core/http/errors.js';
 import { IdParams, MessageBody } from '../../../core/http/schemas.js';
 import { assertOwnReference, referencesStillExist } from '../common.js';
 import { optionalCents } from '../money.js';
@@ -88,6 +88,13 @@ export async function contractRoutes(fastify: FastifyInstance): Promise<void> {
           if (body.status === 'signed') changes.signed_date = now();
         }
         if (body.signed_date !== undefined) changes.signed_date = body.signed_date === null ? null : new Date(body.signed_date).toISOString();
+        // A date may be corrected, but a signed contract without one would say it was never signed.
+        const status = body.status ?? stored;
+        if (changes.signed_date === null && isSignedStatus(status)) {
+          throw badRequest('A signed contract keeps its signed_date; send another date to correct it', 'VALIDATION_FAILED', [
+            { field: 'signed_date', message: `cannot be cleared while the contract is ${status}` },
+          ]);
+        }
         if (body.title !== undefined) changes.title = body.title;
 
         const terms: Partial<repo.ContractValues> = {
