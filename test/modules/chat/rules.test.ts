@@ -110,6 +110,7 @@ describe('onClientGone', () => {
     const calls: string[] = [];
     const server = http.createServer((req, res) => {
       if (req.url === '/left') {
+        server.emit('arrived');
         // Registered only after the client has gone, as after an await in a handler.
         res.on('close', () => {
           onClientGone({ raw: res }, () => calls.push('left'));
@@ -127,9 +128,11 @@ describe('onClientGone', () => {
       const { port } = server.address() as AddressInfo;
       const checked = () => new Promise((resolve) => server.once('checked', resolve));
       const leftChecked = checked();
+      // Gone once the server has the request: on a loaded machine a fixed delay could end the
+      // connection before the request arrived, and nothing would ever be checked.
+      server.once('arrived', () => leaving.destroy());
       const leaving = http.get({ port, host: '127.0.0.1', path: '/left' });
       leaving.on('error', () => undefined);
-      setTimeout(() => leaving.destroy(), 50);
       await leftChecked;
       const finishedChecked = checked();
       await new Promise((resolve) => http.get({ port, host: '127.0.0.1', path: '/done' }, (res) => res.resume().on('end', resolve)));
